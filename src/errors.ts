@@ -1,0 +1,92 @@
+/**
+ * The few error classes whipcast raises on purpose. Each carries a code; the CLI maps codes to
+ * exit statuses in one table (src/cli/exit-codes.ts). Messages are one line, name the value that
+ * was wrong, and never contain a secret (callers pass values through the redactor first).
+ */
+export type ErrorCode = "usage" | "refused" | "unreachable" | "media" | "connection";
+
+export class WhipcastError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A flag, environment variable or input file the user must fix. */
+export class UsageError extends WhipcastError {
+  constructor(message: string) {
+    super("usage", message);
+  }
+}
+
+/** The WHIP endpoint answered with a 4xx, or with an answer we cannot use. */
+export class EndpointRefusedError extends WhipcastError {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super("refused", message);
+  }
+}
+
+/** The WHIP endpoint could not be reached, timed out, or kept failing with 5xx. */
+export class EndpointUnreachableError extends WhipcastError {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super("unreachable", message);
+  }
+}
+
+/** ffmpeg is missing, exited, or could not open the source. */
+export class MediaError extends WhipcastError {
+  constructor(message: string) {
+    super("media", message);
+  }
+}
+
+/** ICE or DTLS did not connect, or the connection failed mid-stream. */
+export class ConnectionError extends WhipcastError {
+  constructor(message: string) {
+    super("connection", message);
+  }
+}
+
+/** Serializable form, for errors that cross a Worker boundary. */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+  status?: number;
+}
+
+export function toPayload(error: unknown): ErrorPayload {
+  if (error instanceof WhipcastError) {
+    const status = (error as { status?: number }).status;
+    return status === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, status };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: "connection", message: firstLine(message) };
+}
+
+export function fromPayload(payload: ErrorPayload): WhipcastError {
+  switch (payload.code) {
+    case "usage":
+      return new UsageError(payload.message);
+    case "refused":
+      return new EndpointRefusedError(payload.message, payload.status);
+    case "unreachable":
+      return new EndpointUnreachableError(payload.message, payload.status);
+    case "media":
+      return new MediaError(payload.message);
+    case "connection":
+      return new ConnectionError(payload.message);
+  }
+}
+
+export function firstLine(text: string): string {
+  return (text.split("\n").find((l) => l.trim() !== "") ?? "").trim();
+}

@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
+import { MediaError } from "../errors.ts";
+import { nowNs } from "../rtp/ntp.ts";
+import { type AccessUnit, ParameterSetKeeper } from "./annexb.ts";
+import { PIPE } from "./ffmpeg-args.ts";
+import { StderrTail } from "./ffmpeg-stderr.ts";
+import { type CutPacket, PacketCutter } from "./packet-cutter.ts";
+
+export interface TimedAccessUnit extends AccessUnit {
+  /** When its last byte was read from ffmpeg's pipe (for latency figures). */
+  receivedNs: bigint;
+}
+
+export interface CaptureEvents {
+  video(au: TimedAccessUnit): void;
+  audio(pcm: Uint8Array, captureNs: bigint): void;
+  /** ffmpeg ended. `error` is set unless the end was asked for, or a file source ran out. */
+  exit(error: MediaError | undefined): void;
+}
+
+/**
+ * One ffmpeg child producing both streams. Packets are cut the moment framecrc reports them
+ * and stamped on the capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
+ * which the first packet (of either stream) arrived. Both streams share the anchor, so their
+ * relative timing is exactly ffmpeg's.
+ */
+export class MediaCapture {
+  readonly #child: ChildProcess;
+  readonly #stderr = new StderrTail();
+  readonly #params = new ParameterSetKeeper();
+  #anchorNs: bigint | undefined;
+  #stopRequested = false;
+  #exited: Promise<void>;
+  #packets = { video: 0, audio: 0 };
+
+  constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents) {
+    this.#child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe", "pipe"] });
+    const stdio = this.#child.stdio as unknown as (Readable | null)[];
+    stdio[2]!.setEncoding("utf8").on("data", (d: string) => this.#stderr.push(d));
+    const streamsDone = [
+      this.#wire(stdio[PIPE.video]!, stdio[PIPE.videoIndex]!, (p) => this.#onVideo(p)),
+      this.#wire(stdio[PIPE.audio]!, stdio[PIPE.audioIndex]!, (p) => this.#onAudio(p)),
+    ];
+    let spawnError: Error | undefined;
+    this.#child.on("error", (e) => (spawnError = e));
+    const closed = new Promise<number | null>((resolve) => this.#child.on("close", (code) => resolve(code)));
+    this.#exited = Promise.all([closed, ...streamsDone]).then(([code]) => {
+      if (this.#stopRequested) return this.events.exit(undefined);
+      if (spawnError) return this.events.exit(new MediaError(`cannot run ffmpeg: ${spawnError.message}`));
+      const last = this.#stderr.lastError();
+      if (code === 0 && this.#packets.video + this.#packets.audio > 0) return this.events.exit(undefined);
+      const why = last ? `: ${last}` : this.#packets.video + this.#packets.audio === 0 ? ": it produced no media" : "";
+      this.events.exit(new MediaError(`ffmpeg exited with ${code ?? "a signal"}${why}`));
+    });
+  }
+
+  #wire(data: Readable, index: Readable, emit: (p: CutPacket) => void): Promise<void> {
+    const cutter = new PacketCutter();
+    const ended = (s: Readable) => new Promise<void>((resolve) => s.on("close", () => resolve()).on("error", () => resolve()));
+    data.on("data", (chunk: Buffer) => {
+      for (const p of cutter.pushData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) emit(p);
+    });
+    index.setEncoding("utf8").on("data", (text: string) => {
+      for (const p of cutter.pushIndex(text)) emit(p);
+    });
+    return Promise.all([ended(data), ended(index)]).then(() => {});
+  }
+
+  #captureNs(ptsNs: bigint, arrivedNs: bigint): bigint {
+    this.#anchorNs ??= arrivedNs - ptsNs;
+    return this.#anchorNs + ptsNs;
+  }
+
+  #onVideo(p: CutPacket): void {
+    const receivedNs = nowNs();
+    this.#packets.video++;
+    const data = this.#params.apply(p.data);
+    this.events.video({ data, captureNs: this.#captureNs(p.ptsNs, receivedNs), keyframe: p.keyframe, receivedNs });
+  }
+
+  #onAudio(p: CutPacket): void {
+    this.#packets.audio++;
+    this.events.audio(p.data, this.#captureNs(p.ptsNs, nowNs()));
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get packets(): { video: number; audio: number } {
+    return { ...this.#packets };
+  }
+
+  /** Ask ffmpeg to finish (SIGTERM), then force it after `graceMs`. Idempotent. */
+  async stop(graceMs = 1_000): Promise<void> {
+    if (!this.#stopRequested) {
+      this.#stopRequested = true;
+      if (this.#child.exitCode === null && this.#child.signalCode === null) {
+        this.#child.kill("SIGTERM");
+        const force = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+        await this.#exited;
+        clearTimeout(force);
+      }
+    }
+    await this.#exited;
+  }
+
+  get done(): Promise<void> {
+    return this.#exited;
+  }
+}

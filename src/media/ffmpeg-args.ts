@@ -1,0 +1,162 @@
+/**
+ * ffmpeg's command line for one run, as a pure function of the plan: one table test per
+ * encoder, source and OS pins it down (VideoToolbox can only be checked this way on Linux).
+ *
+ * ffmpeg writes four extra pipes:
+ *   fd 3  video, H.264 Annex B         fd 4  framecrc index of fd 3 (size, pts, key flag)
+ *   fd 5  audio, 48 kHz stereo s16le   fd 6  framecrc index of fd 5
+ * Video and audio are separate outputs so neither muxer waits for the other's packets to
+ * interleave them: each packet leaves ffmpeg as soon as it is encoded.
+ */
+export type Encoder = "videotoolbox" | "nvenc" | "vaapi" | "x264";
+export type Os = "darwin" | "linux";
+export type Source = { kind: "camera" } | { kind: "screen" } | { kind: "test" } | { kind: "file"; path: string; loop: boolean };
+
+export interface MediaPlan {
+  os: Os;
+  source: Source;
+  video: boolean;
+  audio: boolean;
+  videoDevice?: string;
+  audioDevice?: string;
+  width: number;
+  height: number;
+  fps: number;
+  /** bits per second */
+  videoBitrate: number;
+  keyframeIntervalSeconds: number;
+  encoder: Encoder;
+  /** DRM render node for VAAPI. */
+  vaapiDevice?: string;
+  /** Linux X11 display for screen capture. */
+  display?: string;
+}
+
+export const PIPE = { video: 3, videoIndex: 4, audio: 5, audioIndex: 6 } as const;
+
+/** Smallest H.264 level (Table A-1) whose frame size and macroblock rate fit. */
+export function h264Level(width: number, height: number, fps: number): string {
+  const mbs = Math.ceil(width / 16) * Math.ceil(height / 16);
+  const rate = mbs * fps;
+  const levels: [string, number, number][] = [
+    ["3.1", 3_600, 108_000],
+    ["3.2", 5_120, 216_000],
+    ["4", 8_192, 245_760],
+    ["4.2", 8_704, 522_240],
+    ["5.1", 36_864, 983_040],
+    ["5.2", 36_864, 2_073_600],
+  ];
+  return (levels.find(([, maxFs, maxMbps]) => mbs <= maxFs && rate <= maxMbps) ?? levels[levels.length - 1]!)[0];
+}
+
+function inputArgs(plan: MediaPlan): { args: string[]; videoMap: string; audioMap: string; live: boolean } {
+  const { source, os, fps, width, height } = plan;
+  const sizeArg = `${width}x${height}`;
+  switch (source.kind) {
+    case "test": {
+      const args: string[] = [];
+      // testsrc2 draws moving patterns; its running timecode (pts) is the burnt-in clock.
+      if (plan.video) args.push("-re", "-f", "lavfi", "-i", `testsrc2=size=${sizeArg}:rate=${fps}`);
+      // A 440 Hz tone that beeps once a second (a sync reference a person can hear).
+      if (plan.audio) args.push("-re", "-f", "lavfi", "-i", "sine=frequency=440:beep_factor=4:sample_rate=48000");
+      return { args, videoMap: "0:v:0", audioMap: plan.video ? "1:a:0" : "0:a:0", live: false };
+    }
+    case "file":
+      return {
+        args: ["-re", ...(source.loop ? ["-stream_loop", "-1"] : []), "-i", source.path],
+        videoMap: "0:v:0",
+        audioMap: "0:a:0",
+        live: false,
+      };
+    case "camera":
+    case "screen": {
+      if (os === "darwin") {
+        // avfoundation opens video and audio as one input, so both share its clock.
+        const video = plan.video ? (plan.videoDevice ?? (source.kind === "screen" ? "Capture screen 0" : "0")) : "none";
+        const audio = plan.audio ? (plan.audioDevice ?? "0") : "none";
+        const args = ["-thread_queue_size", "512", "-f", "avfoundation", "-framerate", String(fps)];
+        if (source.kind === "camera" && plan.video) args.push("-video_size", sizeArg);
+        if (source.kind === "screen") args.push("-capture_cursor", "1");
+        args.push("-i", `${video}:${audio}`);
+        return { args, videoMap: "0:v:0", audioMap: "0:a:0", live: true };
+      }
+      // Linux: separate video and audio inputs stamped from the same wall clock, so their
+      // timestamps are comparable (with -copyts) and lip sync holds.
+      const args: string[] = [];
+      const clock = ["-use_wallclock_as_timestamps", "1", "-thread_queue_size", "512"];
+      if (plan.video) {
+        if (source.kind === "camera") args.push(...clock, "-f", "v4l2", "-framerate", String(fps), "-video_size", sizeArg, "-i", plan.videoDevice ?? "/dev/video0");
+        else args.push(...clock, "-f", "x11grab", "-framerate", String(fps), "-draw_mouse", "1", "-i", plan.videoDevice ?? plan.display ?? ":0.0");
+      }
+      if (plan.audio) args.push(...clock, ...linuxAudioInput(plan.audioDevice));
+      return { args, videoMap: "0:v:0", audioMap: plan.video ? "1:a:0" : "0:a:0", live: true };
+    }
+  }
+}
+
+/** `pulse:NAME` or `alsa:NAME`; a bare name is a PulseAudio source (PipeWire serves it too). */
+function linuxAudioInput(device: string | undefined): string[] {
+  if (device?.startsWith("alsa:")) return ["-f", "alsa", "-i", device.slice(5)];
+  const name = device?.startsWith("pulse:") ? device.slice(6) : (device ?? "default");
+  return ["-f", "pulse", "-i", name];
+}
+
+export function encoderArgs(plan: Pick<MediaPlan, "encoder" | "videoBitrate" | "fps" | "keyframeIntervalSeconds" | "width" | "height">): string[] {
+  const b = String(plan.videoBitrate);
+  const gop = String(Math.max(1, Math.round(plan.fps * plan.keyframeIntervalSeconds)));
+  const rate = ["-b:v", b, "-maxrate", b];
+  // A one-second VBV keeps the rate honest without starving keyframes.
+  const vbv = ["-bufsize", b];
+  // A fixed GOP, whatever the encoder's scene-cut logic thinks.
+  const gopArgs = ["-g", gop, "-keyint_min", gop, "-force_key_frames", `expr:gte(t,n_forced*${plan.keyframeIntervalSeconds})`];
+  const level = h264Level(plan.width, plan.height, plan.fps);
+  switch (plan.encoder) {
+    case "x264":
+      // Constrained Baseline: baseline profile, no B-frames; zerolatency drops lookahead and
+      // frame threading; repeat-headers puts SPS/PPS before every IDR.
+      return ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "baseline", "-level:v", level, "-pix_fmt", "yuv420p", ...rate, ...vbv, ...gopArgs, "-sc_threshold", "0", "-bf", "0", "-x264-params", "repeat-headers=1"];
+    case "nvenc":
+      return ["-c:v", "h264_nvenc", "-preset", "p4", "-tune", "ll", "-profile:v", "baseline", "-level:v", level, "-pix_fmt", "yuv420p", "-rc", "cbr", ...rate, ...vbv, ...gopArgs, "-bf", "0", "-forced-idr", "1", "-zerolatency", "1", "-delay", "0"];
+    case "vaapi":
+      return ["-c:v", "h264_vaapi", "-profile:v", "constrained_baseline", "-level:v", level, "-rc_mode", "CBR", ...rate, ...vbv, ...gopArgs, "-bf", "0"];
+    case "videotoolbox":
+      return ["-c:v", "h264_videotoolbox", "-realtime", "1", "-prio_speed", "1", "-profile:v", "baseline", "-level:v", level, "-pix_fmt", "yuv420p", ...rate, ...gopArgs, "-bf", "0", "-allow_sw", "0"];
+  }
+}
+
+export function videoFilter(plan: Pick<MediaPlan, "encoder" | "width" | "height" | "source">): string {
+  const { width: w, height: h } = plan;
+  const fit = plan.source.kind === "test" ? [] : [`scale=${w}:${h}:force_original_aspect_ratio=decrease`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`, "setsar=1"];
+  const tail = plan.encoder === "vaapi" ? ["format=nv12", "hwupload"] : ["format=yuv420p"];
+  return [...fit, ...tail].join(",");
+}
+
+export function buildFfmpegArgs(plan: MediaPlan): string[] {
+  if (!plan.video && !plan.audio) throw new RangeError("nothing to capture: both video and audio are off");
+  const input = inputArgs(plan);
+  const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"];
+  if (plan.video && plan.encoder === "vaapi") args.push("-vaapi_device", plan.vaapiDevice ?? "/dev/dri/renderD128");
+  if (input.live) args.push("-fflags", "nobuffer");
+  args.push(...input.args);
+  if (input.live && plan.os === "linux" && plan.video && plan.audio) args.push("-copyts");
+  if (plan.video) {
+    args.push("-map", input.videoMap, "-vf", videoFilter(plan), "-r", String(plan.fps), ...encoderArgs(plan));
+    args.push("-flush_packets", "1", "-f", "tee", `[f=h264:onfail=abort]pipe\\:${PIPE.video}|[f=framecrc]pipe\\:${PIPE.videoIndex}`);
+  }
+  if (plan.audio) {
+    // ffmpeg resamples and remixes whatever the source has (a 24 kHz mono microphone, a 44.1 kHz
+    // file) to 48 kHz stereo; async=1 stretches or pads so audio time keeps up with the clock.
+    // 10 ms chunks keep PCM latency below one Opus frame.
+    const filters = [input.live ? "aresample=async=1" : "aresample", "aformat=sample_fmts=s16:sample_rates=48000:channel_layouts=stereo", "asetnsamples=n=480:p=0"];
+    args.push("-map", input.audioMap, "-af", filters.join(","), "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2");
+    args.push("-flush_packets", "1", "-f", "tee", `[f=s16le]pipe\\:${PIPE.audio}|[f=framecrc]pipe\\:${PIPE.audioIndex}`);
+  }
+  return args;
+}
+
+/** A three-frame encode of a synthetic picture: does this encoder really work here? */
+export function probeArgs(encoder: Encoder, vaapiDevice?: string): string[] {
+  const plan = { encoder, videoBitrate: 500_000, fps: 30, keyframeIntervalSeconds: 1, width: 256, height: 144 };
+  const pre = encoder === "vaapi" ? ["-vaapi_device", vaapiDevice ?? "/dev/dri/renderD128"] : [];
+  return ["-hide_banner", "-nostdin", "-loglevel", "error", ...pre, "-f", "lavfi", "-i", "color=c=gray:s=256x144:r=30", "-frames:v", "3", "-vf", videoFilter({ ...plan, source: { kind: "test" } }), ...encoderArgs(plan), "-f", "null", "-"];
+}

@@ -1,0 +1,71 @@
+/**
+ * Every message that crosses a Worker boundary, in one place.
+ *
+ *   main ──pcm──▶ Opus worker ──opus (MessagePort)──▶ session worker ◀──video── main
+ *                                                      │
+ *                                             events ──┘──▶ main
+ *
+ * Media buffers are always transferred, never copied. Timestamps are capture-clock
+ * nanoseconds (Unix epoch, see src/rtp/ntp.ts) as bigint.
+ */
+import type { ErrorPayload } from "./errors.ts";
+import type { IceServer } from "./whip/link-header.ts";
+
+// ── Opus worker ──────────────────────────────────────────────────────────────────────────────
+export interface OpusSettings {
+  bitrate: number;
+  complexity: number;
+  /** OPUS_SET_INBAND_FEC: 0 off, 1 on, 2 on without forcing SILK (libopus ≥ 1.5). */
+  fec: 0 | 1 | 2;
+  packetLossPercent: number;
+  dtx: boolean;
+  vbr: boolean;
+}
+
+export type OpusCommand =
+  | { type: "init"; settings: OpusSettings; output: MessagePort }
+  | { type: "pcm"; data: ArrayBuffer; captureNs: bigint }
+  | { type: "bitrate"; bitrate: number }
+  | { type: "close" };
+
+export type OpusEvent =
+  | { type: "ready"; version: string }
+  | { type: "bitrate"; bitrate: number }
+  | { type: "error"; error: ErrorPayload }
+  | { type: "closed"; frames: number; cpuMs: number };
+
+/** What the Opus worker writes to its output port: one 20 ms packet. */
+export interface OpusPacketMessage {
+  type: "audio";
+  data: ArrayBuffer;
+  captureNs: bigint;
+}
+
+// ── Session worker ───────────────────────────────────────────────────────────────────────────
+export interface SessionConfig {
+  endpoint: string;
+  token?: string;
+  video: boolean;
+  audio: boolean;
+  videoBitrate: number;
+  iceServers: IceServer[];
+  timeoutMs: number;
+  /** Gather 127.0.0.1 as a host candidate (loopback-only hosts, network namespaces). */
+  loopbackCandidates: boolean;
+  /** Report per-frame send latency (benchmarks). */
+  measureLatency: boolean;
+}
+
+export type SessionCommand =
+  | { type: "start"; config: SessionConfig; audioInput: MessagePort | null }
+  | { type: "video"; data: ArrayBuffer; captureNs: bigint; keyframe: boolean; receivedNs: bigint }
+  | { type: "stop" };
+
+export type SessionState = "signalling" | "connecting" | "connected" | "stopping" | "stopped";
+
+export type SessionEvent =
+  | { type: "state"; state: SessionState; detail?: string }
+  | { type: "log"; level: "debug" | "info" | "warn"; message: string }
+  | { type: "error"; error: ErrorPayload }
+  | { type: "latency"; samplesNs: bigint[] }
+  | { type: "stopped"; deleted: boolean; detail?: string };

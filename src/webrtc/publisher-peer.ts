@@ -1,0 +1,132 @@
+import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpSender, useH264, useNACK, useOPUS, usePLI } from "werift";
+import { historyCapacity } from "../rtp/packet-history.ts";
+import type { RtpClock } from "../rtp/rtp-clock.ts";
+import type { IceServer } from "../whip/link-header.ts";
+import { NackResponder } from "./nack-responder.ts";
+import { shapeWhipOffer } from "./sdp.ts";
+import { internals } from "./sender-internals.ts";
+import { CaptureClockSenderReports } from "./sender-reports.ts";
+
+/**
+ * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the MID header
+ * extension and the 10-byte SRTP tag, keeps every packet within 1200 bytes — small enough for
+ * any path, including TURN and VPN tunnels (the WebRTC default).
+ */
+export const MTU = 1200;
+const MAX_PAYLOAD = MTU - 12 - 12 - 10;
+
+/** Seconds of video the NACK history must cover at the configured bitrate (at least 1 s). */
+const HISTORY_SECONDS = 2;
+
+export interface PublisherPeerOptions {
+  video: boolean;
+  audio: boolean;
+  videoBitrate: number;
+  iceServers: IceServer[];
+  loopbackCandidates: boolean;
+}
+
+type Connection = "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
+
+/** One sendonly werift peer: H.264 + RTX and Opus, max-bundle, rtcp-mux-only, one msid. */
+export class PublisherPeer {
+  readonly pc: RTCPeerConnection;
+  readonly #video?: { sender: RTCRtpSender; packetizer: H264Packetizer; nack: NackResponder; reports: CaptureClockSenderReports };
+  readonly #audio?: { sender: RTCRtpSender; packetizer: OpusPacketizer; reports: CaptureClockSenderReports };
+  #clocks: { video: RtpClock; audio: RtpClock } | undefined;
+  #closed = false;
+
+  constructor(readonly options: PublisherPeerOptions) {
+    this.pc = new RTCPeerConnection({
+      bundlePolicy: "max-bundle",
+      iceServers: options.iceServers,
+      iceAdditionalHostAddresses: options.loopbackCandidates ? ["127.0.0.1"] : undefined,
+      iceStunGatherTimeout: 2,
+      codecs: {
+        video: [
+          useH264({ rtcpFeedback: [useNACK(), usePLI()], parameters: "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1" }),
+          new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90_000 }),
+        ],
+        audio: [useOPUS({ parameters: "minptime=10;useinbandfec=1" })],
+      },
+      headerExtensions: { video: [], audio: [] },
+    });
+    // One MediaStream for both tracks, so they share one msid (RFC 9725 §4.2) and are played in sync.
+    const stream = new MediaStream();
+    if (options.video) {
+      const track = new MediaStreamTrack({ kind: "video" });
+      stream.addTrack(track);
+      const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      const s = internals(sender);
+      this.#video = {
+        sender,
+        packetizer: new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: MAX_PAYLOAD }),
+        nack: new NackResponder(s, historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD)),
+        reports: new CaptureClockSenderReports(s, () => this.#clocks?.video),
+      };
+    }
+    if (options.audio) {
+      const track = new MediaStreamTrack({ kind: "audio" });
+      stream.addTrack(track);
+      const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      this.#audio = {
+        sender,
+        packetizer: new OpusPacketizer({ maxPayloadSize: MAX_PAYLOAD }),
+        reports: new CaptureClockSenderReports(internals(sender), () => this.#clocks?.audio),
+      };
+    }
+  }
+
+  setClocks(clocks: { video: RtpClock; audio: RtpClock }): void {
+    this.#clocks = clocks;
+  }
+
+  /** Offer with every candidate gathered (WHIP servers never trickle back; RFC 9725 §4.3.1). */
+  async createOffer(): Promise<string> {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    return shapeWhipOffer(this.pc.localDescription!.sdp);
+  }
+
+  async acceptAnswer(sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+  }
+
+  get connectionState(): Connection {
+    return this.pc.connectionState;
+  }
+
+  onConnectionState(listener: (state: Connection) => void): void {
+    this.pc.connectionStateChange.subscribe(listener);
+  }
+
+  /** Packetize one access unit (RFC 6184 via werift) and send it; resolves when the last packet left. */
+  async sendVideo(accessUnit: Uint8Array, rtpTimestamp: number): Promise<void> {
+    const v = this.#video;
+    if (!v || this.#closed) return;
+    const packets = v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp);
+    for (const packet of packets) {
+      const seq = packet.header.sequenceNumber;
+      await v.sender.sendRtp(packet);
+      v.nack.recordSent(seq);
+    }
+    v.reports.onPacketSent();
+  }
+
+  async sendAudio(opus: Uint8Array, rtpTimestamp: number): Promise<void> {
+    const a = this.#audio;
+    if (!a || this.#closed) return;
+    for (const packet of a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp)) {
+      await a.sender.sendRtp(packet);
+    }
+    a.reports.onPacketSent();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#video?.reports.stop();
+    this.#audio?.reports.stop();
+    await this.pc.close().catch(() => {});
+  }
+}

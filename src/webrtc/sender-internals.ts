@@ -1,0 +1,36 @@
+import type { RtcpPacket, RtpPacket, RTCRtpSender } from "werift";
+
+/**
+ * The parts of werift's RTCRtpSender (0.25) that whipcast reaches into, in one typed place.
+ * Two werift behaviours are replaced, per sender:
+ *  - its Sender Report loop, which pairs the *send* time with the last RTP timestamp (lip sync
+ *    needs the capture time; see sender-reports.ts);
+ *  - its NACK answer, which keeps only 128 packets (see nack-responder.ts).
+ */
+export interface SenderInternals {
+  ssrc: number;
+  rtxSsrc: number;
+  rtxPayloadType: number | undefined;
+  rtxSequenceNumber: number;
+  cname: string | undefined;
+  packetCount: number;
+  octetCount: number;
+  headerBytesSent: number;
+  nackCount: number;
+  retransmittedPacketsSent: number;
+  retransmittedBytesSent: number;
+  lastSRtimestamp: number | undefined;
+  lastSentSRTimestamp: number | undefined;
+  rtpCache: (RtpPacket | undefined)[];
+  dtlsTransport: { sendRtp(payload: Buffer, header: RtpPacket["header"]): Promise<number>; sendRtcp(packets: RtcpPacket[]): Promise<unknown> } | undefined;
+  runRtcp: () => Promise<void>;
+  handleRtcpPacket: (packet: RtcpPacket) => void;
+  onGenericNack: { execute(...args: unknown[]): void };
+}
+
+/** werift's history ring size; a sent packet is readable at rtpCache[seq % this] until overwritten. */
+export const WERIFT_RTP_CACHE_SIZE = 128;
+
+export function internals(sender: RTCRtpSender): SenderInternals {
+  return sender as unknown as SenderInternals;
+}

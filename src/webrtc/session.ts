@@ -1,0 +1,168 @@
+import { ConnectionError, EndpointRefusedError, toPayload } from "../errors.ts";
+import type { SessionConfig, SessionEvent } from "../protocol.ts";
+import { redactUrl } from "../redact.ts";
+import { nowNs } from "../rtp/ntp.ts";
+import { createSessionClocks, cryptoRandomU32, type RtpClock } from "../rtp/rtp-clock.ts";
+import { WhipClient } from "../whip/client.ts";
+import { PublisherPeer } from "./publisher-peer.ts";
+import { checkAnswer } from "./sdp.ts";
+import { StartupBuffer } from "./startup-buffer.ts";
+
+/** How long ICE + DTLS may take after the answer before the run fails with exit 6. */
+const CONNECT_TIMEOUT_MS = 15_000;
+/** Media held while connecting: a few seconds at typical bitrates, always from a keyframe. */
+const STARTUP_BUFFER_BYTES = 4 * 1024 * 1024;
+
+interface Media {
+  kind: "video" | "audio";
+  keyframe: boolean;
+  bytes: number;
+  data: Uint8Array;
+  captureNs: bigint;
+  receivedNs: bigint;
+}
+
+/**
+ * One WHIP publication: signalling, the peer connection, the RTP clocks and the media queue.
+ *
+ *   signalling → connecting → connected → stopping → stopped
+ *
+ * Media may arrive from the first moment; it is held until DTLS is up and then flushed, so the
+ * receiver's first decoded frame is the stream's first IDR.
+ */
+export class WhipSession {
+  readonly #peer: PublisherPeer;
+  readonly #client: WhipClient;
+  readonly #abort = new AbortController();
+  readonly #held = new StartupBuffer<Media>(STARTUP_BUFFER_BYTES);
+  #clocks: { video: RtpClock; audio: RtpClock } | undefined;
+  #connected = false;
+  #stopping: Promise<void> | undefined;
+  #sending: Promise<void> = Promise.resolve();
+  #latency: bigint[] = [];
+
+  constructor(
+    readonly config: SessionConfig,
+    readonly emit: (event: SessionEvent) => void,
+  ) {
+    this.#peer = new PublisherPeer({
+      video: config.video,
+      audio: config.audio,
+      videoBitrate: config.videoBitrate,
+      iceServers: config.iceServers,
+      loopbackCandidates: config.loopbackCandidates,
+    });
+    this.#client = new WhipClient({
+      endpoint: config.endpoint,
+      token: config.token,
+      timeoutMs: config.timeoutMs,
+      signal: this.#abort.signal,
+      log: (message) => emit({ type: "log", level: "warn", message }),
+    });
+  }
+
+  /** Signal and connect. Rejects with a WhipcastError; the caller then calls stop(). */
+  async start(): Promise<void> {
+    this.emit({ type: "state", state: "signalling", detail: redactUrl(this.config.endpoint) });
+    const offer = await this.#peer.createOffer();
+    const answer = await this.#client.publish(offer);
+    if (answer.iceServers.length > 0) {
+      this.emit({ type: "log", level: "debug", message: `endpoint offered ${answer.iceServers.length} ICE server(s)` });
+    }
+    const problem = checkAnswer(answer.sdp, offer);
+    if (problem) throw new EndpointRefusedError(`endpoint sent an unusable SDP answer: ${problem}`);
+    try {
+      await this.#peer.acceptAnswer(answer.sdp);
+    } catch (error) {
+      throw new EndpointRefusedError(`endpoint sent an unusable SDP answer: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.emit({ type: "state", state: "connecting" });
+    await this.#waitConnected();
+    this.#connected = true;
+    this.emit({ type: "state", state: "connected" });
+    this.#peer.onConnectionState((state) => {
+      if (state === "failed" && !this.#stopping) {
+        this.emit({ type: "error", error: toPayload(new ConnectionError("WebRTC connection failed mid-stream (ICE or DTLS)")) });
+      }
+    });
+    this.#enqueueSend(this.#held.drain());
+  }
+
+  #waitConnected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#peer.connectionState === "connected") return resolve();
+      const timer = setTimeout(() => reject(new ConnectionError(`WebRTC did not connect within ${CONNECT_TIMEOUT_MS / 1000} s (ICE/DTLS)`)), CONNECT_TIMEOUT_MS);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new ConnectionError("stopped before the connection was up"));
+      };
+      this.#abort.signal.addEventListener("abort", onAbort, { once: true });
+      this.#peer.onConnectionState((state) => {
+        if (state === "connected") {
+          clearTimeout(timer);
+          this.#abort.signal.removeEventListener("abort", onAbort);
+          resolve();
+        } else if (state === "failed" || state === "closed") {
+          clearTimeout(timer);
+          reject(new ConnectionError(`WebRTC connection ${state} before media flowed (ICE/DTLS)`));
+        }
+      });
+    });
+  }
+
+  video(data: Uint8Array, captureNs: bigint, keyframe: boolean, receivedNs: bigint): void {
+    this.#media({ kind: "video", keyframe, bytes: data.byteLength, data, captureNs, receivedNs });
+  }
+
+  audio(data: Uint8Array, captureNs: bigint): void {
+    this.#media({ kind: "audio", keyframe: true, bytes: data.byteLength, data, captureNs, receivedNs: 0n });
+  }
+
+  #media(item: Media): void {
+    if (this.#stopping) return;
+    // Both streams share one start: the capture time of the first media of either kind.
+    if (!this.#clocks) {
+      this.#clocks = createSessionClocks(item.captureNs, cryptoRandomU32);
+      this.#peer.setClocks(this.#clocks);
+    }
+    if (!this.#connected) this.#held.push(item);
+    else this.#enqueueSend([item]);
+  }
+
+  /** Keep packets in capture order: each send waits for the previous one to leave. */
+  #enqueueSend(items: Media[]): void {
+    if (items.length === 0) return;
+    this.#sending = this.#sending.then(async () => {
+      for (const item of items) {
+        const clocks = this.#clocks!;
+        if (item.kind === "video") {
+          await this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs));
+          if (this.config.measureLatency && item.receivedNs > 0n) this.#recordLatency(nowNs() - item.receivedNs);
+        } else {
+          await this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
+        }
+      }
+    });
+  }
+
+  #recordLatency(ns: bigint): void {
+    this.#latency.push(ns);
+    if (this.#latency.length >= 30) {
+      this.emit({ type: "latency", samplesNs: this.#latency });
+      this.#latency = [];
+    }
+  }
+
+  /** End the publication: DELETE the WHIP resource, then close the peer. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.emit({ type: "state", state: "stopping" });
+      this.#abort.abort();
+      if (this.#latency.length > 0) this.emit({ type: "latency", samplesNs: this.#latency });
+      const result = await this.#client.end(2_000);
+      await this.#peer.close();
+      this.emit({ type: "stopped", deleted: result.deleted, ...(result.detail ? { detail: result.detail } : {}) });
+    })();
+    return this.#stopping;
+  }
+}
