@@ -68,4 +68,11 @@ export type SessionEvent =
   | { type: "log"; level: "debug" | "info" | "warn"; message: string }
   | { type: "error"; error: ErrorPayload }
   | { type: "latency"; samplesNs: bigint[] }
-  | { type: "stopped"; deleted: boolean; detail?: string };
+  | { type: "stopped"; deleted: boolean; detail?: string; sent: SentSummary };
+
+/** What reached the wire, reported when a session stops. */
+export interface SentSummary {
+  videoFrames: number;
+  audioPackets: number;
+  retransmitted: number;
+}

@@ -12,6 +12,7 @@ import { CleanupStack } from "./cleanup.ts";
 import type { Logger } from "./log.ts";
 import type { PublishOptions } from "./options.ts";
 import { formatBitrate } from "./units.ts";
+import { workerUrl } from "../workers.ts";
 
 export interface PublishHooks {
   /** Per-frame send latency samples (ns), for benchmarks. */
@@ -105,7 +106,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     log.debug(`ffmpeg ${args.join(" ")}`);
 
     // Session worker.
-    const session = new Worker(new URL("../webrtc/session.worker.ts", import.meta.url).href);
+    const session = new Worker(workerUrl("webrtc/session.worker"));
     cleanup.push("session worker", () => session.terminate());
     const sessionStopped = new Promise<SessionEvent & { type: "stopped" }>((resolve) => {
       session.onmessage = (e: MessageEvent<SessionEvent>) => {
@@ -141,7 +142,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     let opus: Worker | undefined;
     const channel = audio ? new MessageChannel() : undefined;
     if (audio && channel) {
-      const worker = new Worker(new URL("../codec/opus.worker.ts", import.meta.url).href);
+      const worker = new Worker(workerUrl("codec/opus.worker"));
       opus = worker;
       cleanup.push("opus worker", () => worker.terminate());
       const ready = new Promise<void>((resolve, reject) => {
@@ -175,7 +176,11 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       postSession({ type: "stop" });
       const stopped = await Promise.race([sessionStopped, Bun.sleep(2_500).then(() => undefined)]);
       if (stopped?.deleted) log.debug("WHIP session deleted");
-      else if (stopped) log.warn(`could not delete the WHIP session${stopped.detail ? `: ${stopped.detail}` : ""}`);
+      else if (stopped && stopped.detail) log.warn(`could not delete the WHIP session: ${stopped.detail}`);
+      if (stopped) {
+        const { videoFrames, audioPackets, retransmitted } = stopped.sent;
+        log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)`, { videoFrames, audioPackets, retransmitted });
+      }
     });
 
     log.info(

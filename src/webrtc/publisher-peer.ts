@@ -122,6 +122,11 @@ export class PublisherPeer {
     a.reports.onPacketSent();
   }
 
+  /** Packets resent in answer to NACKs. */
+  get retransmitted(): number {
+    return this.#video ? internals(this.#video.sender).retransmittedPacketsSent : 0;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

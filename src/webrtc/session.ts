@@ -40,6 +40,7 @@ export class WhipSession {
   #stopping: Promise<void> | undefined;
   #sending: Promise<void> = Promise.resolve();
   #latency: bigint[] = [];
+  #sent = { videoFrames: 0, audioPackets: 0 };
 
   constructor(
     readonly config: SessionConfig,
@@ -137,9 +138,11 @@ export class WhipSession {
         const clocks = this.#clocks!;
         if (item.kind === "video") {
           await this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs));
+          this.#sent.videoFrames++;
           if (this.config.measureLatency && item.receivedNs > 0n) this.#recordLatency(nowNs() - item.receivedNs);
         } else {
           await this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
+          this.#sent.audioPackets++;
         }
       }
     });
@@ -160,8 +163,9 @@ export class WhipSession {
       this.#abort.abort();
       if (this.#latency.length > 0) this.emit({ type: "latency", samplesNs: this.#latency });
       const result = await this.#client.end(2_000);
+      const sent = { ...this.#sent, retransmitted: this.#peer.retransmitted };
       await this.#peer.close();
-      this.emit({ type: "stopped", deleted: result.deleted, ...(result.detail ? { detail: result.detail } : {}) });
+      this.emit({ type: "stopped", deleted: result.deleted, sent, ...(result.detail ? { detail: result.detail } : {}) });
     })();
     return this.#stopping;
   }

@@ -29,7 +29,7 @@ self.onmessage = (e: MessageEvent<SessionCommand>) => {
       break;
     case "stop":
       if (session) void session.stop();
-      else emit({ type: "stopped", deleted: false });
+      else emit({ type: "stopped", deleted: false, sent: { videoFrames: 0, audioPackets: 0, retransmitted: 0 } });
       break;
   }
 };

@@ -48,7 +48,7 @@ window.answer = async (id, offer) => {
   window.sessions[id] = pc;
   pc.ontrack = (e) => {
     const el = document.createElement(e.track.kind);
-    el.autoplay = true; el.muted = true; el.srcObject = new MediaStream([e.track]);
+    el.autoplay = true; el.srcObject = new MediaStream([e.track]);
     document.body.append(el);
   };
   await pc.setRemoteDescription({ type: "offer", sdp: offer });

@@ -1,0 +1,49 @@
+import { describe, expect, test } from "bun:test";
+import { runScenario } from "./run-scenario.ts";
+
+const SECONDS = 8;
+
+describe("whipcast publish → headless Chromium (libwebrtc), loopback-only namespace", () => {
+  test("8 s of 1280x720@30 test pattern: decoded, sized, lossless, audible; DELETE and exit 0", async () => {
+    const r = await runScenario({ args: ["--source", "test", "--size", "1280x720", "--fps", "30", "--duration", String(SECONDS)] });
+    expect(r.exitCode).toBe(0);
+    expect(r.deleted).toBe(true);
+    expect(r.sent).toBeDefined();
+    const sent = r.sent!;
+    // ffmpeg paces the test source in real time: about 30 frames for every second published.
+    expect(sent.videoFrames).toBeGreaterThanOrEqual(SECONDS * 30 * 0.8);
+    const video = r.stats!.video!;
+    const audio = r.stats!.audio!;
+    expect(video.mimeType).toBe("video/H264");
+    expect(video.sdpFmtpLine).toContain("packetization-mode=1");
+    expect(video.framesDecoded).toBeGreaterThanOrEqual(0.8 * sent.videoFrames);
+    expect({ width: video.frameWidth, height: video.frameHeight }).toEqual({ width: 1280, height: 720 });
+    expect(video.packetsLost).toBe(0);
+    // The first decoded frame is an IDR: keyframes decoded ≥ 1 and no decode gap at the start.
+    expect(video.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+    expect(audio.mimeType).toBe("audio/opus".replace("opus", "OPUS"));
+    expect(audio.sdpFmtpLine).toContain("useinbandfec=1");
+    expect(audio.totalSamplesReceived).toBeGreaterThanOrEqual(0.8 * SECONDS * 48_000);
+    expect(r.liveStats?.audio?.audioLevel ?? 0).toBeGreaterThan(0);
+    // No bearer token configured: no Authorization header on any request.
+    expect(r.authorization.every((a) => a === null)).toBe(true);
+  });
+
+  test("SIGTERM mid-stream: DELETE sent, exit 0", async () => {
+    const r = await runScenario({ args: ["--source", "test", "--size", "640x360"], sigtermAfterMs: 2_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.deleted).toBe(true);
+    expect(r.liveStats?.video?.framesDecoded ?? 0).toBeGreaterThan(0);
+  });
+
+  test("bearer token: sent on POST and DELETE", async () => {
+    const token = "e2e-secret-token-4711";
+    const r = await runScenario({ args: ["--source", "test", "--size", "320x240", "--duration", "2", "--token", token], token });
+    expect(r.exitCode).toBe(0);
+    expect(r.deleted).toBe(true);
+    expect(r.authorization.length).toBeGreaterThanOrEqual(2);
+    expect(r.authorization.every((a) => a === `Bearer ${token}`)).toBe(true);
+    // The token never reaches output.
+    expect(r.stderr.join("\n")).not.toContain(token);
+  });
+});

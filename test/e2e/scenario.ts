@@ -1,0 +1,73 @@
+/**
+ * One end-to-end run, meant to execute inside a loopback-only network namespace:
+ * start the Chromium-backed WHIP endpoint, run the compiled whipcast against it, read the
+ * receiver's getStats(), print one JSON result line. publish.e2e.test.ts asserts on it.
+ *
+ *   bun test/e2e/scenario.ts '{"args":[...], "sigtermAfterMs": 4000}'
+ */
+import { binary } from "../helpers/binary.ts";
+import { type InboundStats, startBrowserWhipEndpoint } from "../helpers/browser-whip-endpoint.ts";
+
+interface Scenario {
+  args: string[];
+  token?: string;
+  /** Send SIGTERM this long after the receiver connected. */
+  sigtermAfterMs?: number;
+}
+
+export interface ScenarioResult {
+  exitCode: number;
+  stderr: string[];
+  stats: InboundStats | undefined;
+  /** Stats sampled while live, before the publisher stopped. */
+  liveStats: InboundStats | undefined;
+  sessions: number;
+  deleted: boolean;
+  authorization: (string | null)[];
+  sent: { videoFrames: number; audioPackets: number; retransmitted: number } | undefined;
+}
+
+const scenario = JSON.parse(process.argv[2] ?? "{}") as Scenario;
+const endpoint = await startBrowserWhipEndpoint(scenario.token ? { token: scenario.token } : {});
+try {
+  const proc = Bun.spawn([binary(), "publish", endpoint.url, ...scenario.args, "--log", "json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
+  const stderrText = new Response(proc.stderr).text();
+  let liveStats: InboundStats | undefined;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  // Sample while live: wait for the session, then poll until the publisher exits.
+  const sampler = (async () => {
+    while (!exited && endpoint.sessions.length === 0) await Bun.sleep(50);
+    let connectedAt: number | undefined;
+    while (!exited) {
+      if (endpoint.sessions.length > 0) {
+        const s = await endpoint.stats().catch(() => undefined);
+        if (s && !endpoint.deleted.size) liveStats = s;
+        if (s?.connectionState === "connected" && connectedAt === undefined) connectedAt = Date.now();
+        if (scenario.sigtermAfterMs !== undefined && connectedAt !== undefined && Date.now() - connectedAt >= scenario.sigtermAfterMs) {
+          proc.kill("SIGTERM");
+          scenario.sigtermAfterMs = undefined;
+        }
+      }
+      await Bun.sleep(100);
+    }
+  })();
+  const exitCode = await proc.exited;
+  await sampler;
+  const stderr = (await stderrText).split("\n").filter((l) => l.trim() !== "");
+  const summary = stderr.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => typeof l.videoFrames === "number");
+  const result: ScenarioResult = {
+    exitCode,
+    stderr,
+    stats: endpoint.sessions.length > 0 ? await endpoint.stats() : undefined,
+    liveStats,
+    sessions: endpoint.sessions.length,
+    deleted: endpoint.sessions.length > 0 && endpoint.deleted.has(endpoint.sessions[0]!),
+    authorization: endpoint.requests.filter((r) => r.path.startsWith("/whip")).map((r) => r.authorization),
+    sent: summary ? { videoFrames: summary.videoFrames as number, audioPackets: summary.audioPackets as number, retransmitted: summary.retransmitted as number } : undefined,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  await endpoint.close();
+}
+process.exit(0);
