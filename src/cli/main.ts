@@ -75,7 +75,7 @@ const devices = defineCommand({
   args: devicesArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, devicesArgs);
-    const ffmpeg = locateFfmpeg(args.ffmpeg);
+    const ffmpeg = await locateFfmpeg(args.ffmpeg);
     const list = await listDevices(ffmpeg.path, process.platform === "darwin" ? "darwin" : "linux");
     process.stdout.write(`${args.json ? JSON.stringify(list, null, 2) : formatDeviceList(list)}\n`);
   },

@@ -68,7 +68,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     log.redactor.addUrl(opts.url);
 
     const os: Os = process.platform === "darwin" ? "darwin" : "linux";
-    const ffmpeg = locateFfmpeg(opts.ffmpeg);
+    const ffmpeg = await locateFfmpeg(opts.ffmpeg);
     log.debug(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.origin})`);
     let { video, audio } = opts;
     if (opts.source.kind === "file") {

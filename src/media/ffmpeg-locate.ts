@@ -1,15 +1,17 @@
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { MediaError, UsageError } from "../errors.ts";
 
 export type FfmpegOrigin = "--ffmpeg" | "WHIPCAST_FFMPEG" | "ffmpeg-static" | "PATH";
 
 /**
- * Which ffmpeg to run: `--ffmpeg`, then `WHIPCAST_FFMPEG`, then the binary the optional
- * `ffmpeg-static` package downloaded (absent where its install script could not run), then
- * `ffmpeg` on PATH.
+ * Which ffmpeg to run: `--ffmpeg`, then `WHIPCAST_FFMPEG`, then the binary of the optional
+ * `ffmpeg-static` package (embedded in the compiled executable, or in node_modules when run from
+ * source; absent where its download could not run), then `ffmpeg` on PATH.
  */
-export function locateFfmpeg(flag: string | undefined, env: Record<string, string | undefined> = process.env): { path: string; origin: FfmpegOrigin } {
+export async function locateFfmpeg(flag: string | undefined, env: Record<string, string | undefined> = process.env): Promise<{ path: string; origin: FfmpegOrigin }> {
   if (flag) {
     if (!existsSync(flag)) throw new UsageError(`--ffmpeg ${flag}: no such file`);
     return { path: flag, origin: "--ffmpeg" };
@@ -19,14 +21,37 @@ export function locateFfmpeg(flag: string | undefined, env: Record<string, strin
     if (!existsSync(fromEnv)) throw new UsageError(`WHIPCAST_FFMPEG=${fromEnv}: no such file`);
     return { path: fromEnv, origin: "WHIPCAST_FFMPEG" };
   }
-  const bundled = ffmpegStaticPath();
+  const bundled = (await embeddedFfmpeg(env)) ?? packageFfmpeg();
   if (bundled) return { path: bundled, origin: "ffmpeg-static" };
   const onPath = Bun.which("ffmpeg", env.PATH !== undefined ? { PATH: env.PATH } : undefined);
   if (onPath) return { path: onPath, origin: "PATH" };
-  throw new MediaError(`ffmpeg not found: install it (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt-get install ffmpeg) or pass --ffmpeg PATH`);
+  throw new MediaError("ffmpeg not found: install it (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt-get install ffmpeg) or pass --ffmpeg PATH");
 }
 
-function ffmpegStaticPath(): string | undefined {
+/**
+ * A compiled whipcast may carry ffmpeg-static's binary (build.ts embeds it when the package
+ * installed). A program cannot be executed from inside the bundle, so it is written once to the
+ * user's cache, keyed by its size, and reused by later runs.
+ */
+async function embeddedFfmpeg(env: Record<string, string | undefined>): Promise<string | undefined> {
+  const blob = Bun.embeddedFiles.find((f) => /(^|\/)ffmpeg(-[0-9a-z]+)?\.?(exe)?$/.test((f as Blob & { name?: string }).name ?? ""));
+  if (!blob) return undefined;
+  const cache = join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "whipcast");
+  const target = join(cache, `ffmpeg-${blob.size}`);
+  if (existsSync(target)) return target;
+  try {
+    mkdirSync(cache, { recursive: true });
+    const partial = `${target}.${process.pid}.partial`;
+    writeFileSync(partial, new Uint8Array(await blob.arrayBuffer()));
+    chmodSync(partial, 0o755);
+    renameSync(partial, target);
+    return target;
+  } catch {
+    return undefined;
+  }
+}
+
+function packageFfmpeg(): string | undefined {
   try {
     const path = createRequire(import.meta.url)("ffmpeg-static") as unknown;
     return typeof path === "string" && existsSync(path) ? path : undefined;
