@@ -29,9 +29,12 @@ export class RtpClock {
     this.#base = BigInt(base);
   }
 
-  /** RTP timestamp of the instant `captureNs` on the capture clock. */
+  /**
+   * RTP timestamp of the instant `captureNs` on the capture clock, rounded to the nearest tick:
+   * frame k at 30 fps arrives as ⌊k·10⁹/30⌋ ns, which must still map to exactly 3000·k.
+   */
   at(captureNs: bigint): number {
-    const ticks = floorDiv((captureNs - this.startNs) * this.#rate, NS_PER_SECOND);
+    const ticks = floorDiv(2n * (captureNs - this.startNs) * this.#rate + NS_PER_SECOND, 2n * NS_PER_SECOND);
     return Number(mod(this.#base + ticks, U32));
   }
 }
