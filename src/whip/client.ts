@@ -166,7 +166,7 @@ export class WhipClient {
       return await fetch(url, { ...init, headers, redirect: "manual", signal, keepalive: false });
     } catch (error) {
       if (useOuterSignal && this.#o.signal?.aborted) throw new EndpointUnreachableError("stopped before the endpoint answered");
-      if (timeout.aborted) throw new EndpointUnreachableError(`no answer from ${redactUrl(url)} within ${(timeoutMs / 1000).toFixed(0)} s`);
+      if (timeout.aborted) throw new EndpointUnreachableError(`no answer from ${redactUrl(url)} within ${timeoutMs % 1000 === 0 ? `${timeoutMs / 1000} s` : `${timeoutMs} ms`}`);
       const msg = error instanceof Error ? (error as { code?: string }).code ?? error.message : String(error);
       throw new EndpointUnreachableError(`cannot reach ${redactUrl(url)}: ${oneLine(msg, 120)}`);
     }

@@ -1,0 +1,126 @@
+import { describe, expect, test } from "bun:test";
+import { candidateOrder, parseEncoderList } from "../../src/media/encoder-select.ts";
+import { buildFfmpegArgs, type Encoder, h264Level, type MediaPlan, type Os, type Source } from "../../src/media/ffmpeg-args.ts";
+import { parseStreamKinds } from "../../src/media/probe.ts";
+import { parseAvfoundationList, parseSourcesList } from "../../src/media/devices.ts";
+
+const base: MediaPlan = { os: "linux", source: { kind: "test" }, video: true, audio: true, width: 1280, height: 720, fps: 30, videoBitrate: 2_500_000, keyframeIntervalSeconds: 2, encoder: "x264" };
+const plan = (p: Partial<MediaPlan>): MediaPlan => ({ ...base, ...p });
+const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+/** The value of `flag` in the encoder section (after -c:v). */
+const enc = (args: string[], flag: string) => {
+  const from = args.indexOf("-c:v");
+  const i = args.indexOf(flag, from);
+  return i < 0 ? undefined : args[i + 1];
+};
+
+describe("encoder arguments", () => {
+  test.each([
+    ["x264", "libx264", { "-profile:v": "baseline", "-tune": "zerolatency", "-bf": "0", "-x264-params": "repeat-headers=1", "-bufsize": "2500000" }],
+    ["nvenc", "h264_nvenc", { "-profile:v": "baseline", "-rc": "cbr", "-bf": "0", "-forced-idr": "1", "-zerolatency": "1", "-bufsize": "2500000" }],
+    ["vaapi", "h264_vaapi", { "-profile:v": "constrained_baseline", "-rc_mode": "CBR", "-bf": "0", "-bufsize": "2500000" }],
+    ["videotoolbox", "h264_videotoolbox", { "-profile:v": "baseline", "-realtime": "1", "-bf": "0", "-allow_sw": "0" }],
+  ] as [Encoder, string, Record<string, string>][])("%s", (encoder, codec, expected) => {
+    const args = buildFfmpegArgs(plan({ encoder, os: encoder === "videotoolbox" ? "darwin" : "linux", source: encoder === "videotoolbox" ? { kind: "camera" } : { kind: "test" } }));
+    expect(enc(args, "-c:v")).toBe(codec);
+    for (const [flag, value] of Object.entries(expected)) expect([flag, enc(args, flag)]).toEqual([flag, value]);
+    // Rate control and a fixed GOP of fps × interval for every encoder.
+    expect([enc(args, "-b:v"), enc(args, "-maxrate"), enc(args, "-g"), enc(args, "-keyint_min")]).toEqual(["2500000", "2500000", "60", "60"]);
+    expect(enc(args, "-force_key_frames")).toBe("expr:gte(t,n_forced*2)");
+    expect(enc(args, "-level:v")).toBe("3.1");
+  });
+
+  test("VAAPI uploads frames to the GPU and names its device", () => {
+    const args = buildFfmpegArgs(plan({ encoder: "vaapi", vaapiDevice: "/dev/dri/renderD129" }));
+    expect(after(args, "-vaapi_device")).toBe("/dev/dri/renderD129");
+    expect(after(args, "-vf")).toEndWith("format=nv12,hwupload");
+  });
+
+  test.each([
+    [1280, 720, 30, "3.1"],
+    [1280, 720, 60, "3.2"],
+    [1920, 1080, 30, "4"],
+    [1920, 1080, 60, "4.2"],
+    [3840, 2160, 30, "5.1"],
+    [640, 360, 30, "3.1"],
+  ])("level for %dx%d@%d is %s", (w, h, fps, level) => {
+    expect(h264Level(w, h, fps)).toBe(level);
+  });
+});
+
+describe("sources per OS", () => {
+  const cases: [string, Os, Source, Partial<MediaPlan>, string[][]][] = [
+    ["test", "linux", { kind: "test" }, {}, [["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"], ["-f", "lavfi", "-i", "sine=frequency=440:beep_factor=4:sample_rate=48000"], ["-map", "0:v:0"], ["-map", "1:a:0"]]],
+    ["file", "linux", { kind: "file", path: "/m/a.mp4", loop: false }, {}, [["-re", "-i", "/m/a.mp4"], ["-map", "0:v:0"], ["-map", "0:a:0"]]],
+    ["looped file", "darwin", { kind: "file", path: "a.mkv", loop: true }, {}, [["-re", "-stream_loop", "-1", "-i", "a.mkv"]]],
+    ["linux camera", "linux", { kind: "camera" }, {}, [["-f", "v4l2", "-framerate", "30", "-video_size", "1280x720", "-i", "/dev/video0"], ["-f", "pulse", "-i", "default"], ["-copyts"], ["-use_wallclock_as_timestamps", "1"]]],
+    ["linux camera, ALSA mic", "linux", { kind: "camera" }, { videoDevice: "/dev/video2", audioDevice: "alsa:hw:1" }, [["-i", "/dev/video2"], ["-f", "alsa", "-i", "hw:1"]]],
+    ["linux screen", "linux", { kind: "screen" }, { display: ":1" }, [["-f", "x11grab", "-framerate", "30", "-draw_mouse", "1", "-i", ":1"]]],
+    ["mac camera", "darwin", { kind: "camera" }, {}, [["-f", "avfoundation", "-framerate", "30", "-video_size", "1280x720", "-i", "0:0"]]],
+    ["mac camera, named devices", "darwin", { kind: "camera" }, { videoDevice: "FaceTime HD Camera", audioDevice: "1" }, [["-i", "FaceTime HD Camera:1"]]],
+    ["mac screen", "darwin", { kind: "screen" }, {}, [["-capture_cursor", "1", "-i", "Capture screen 0:0"]]],
+    ["mac camera, no audio", "darwin", { kind: "camera" }, { audio: false }, [["-i", "0:none"]]],
+  ];
+  test.each(cases)("%s", (_name, os, source, extra, expectedRuns) => {
+    const args = buildFfmpegArgs(plan({ os, source, encoder: os === "darwin" ? "videotoolbox" : "x264", ...extra }));
+    const joined = `\u0000${args.join("\u0000")}\u0000`;
+    for (const run of expectedRuns) expect(joined).toContain(`\u0000${run.join("\u0000")}\u0000`);
+  });
+
+  test("four pipes: Annex B + index for video, s16le + index for audio, as separate outputs", () => {
+    const args = buildFfmpegArgs(base);
+    expect(args.filter((a) => a.includes("pipe\\:"))).toEqual(["[f=h264:onfail=abort]pipe\\:3|[f=framecrc]pipe\\:4", "[f=s16le]pipe\\:5|[f=framecrc]pipe\\:6"]);
+    expect(args.filter((a) => a === "-flush_packets")).toHaveLength(2);
+    // 48 kHz stereo s16 whatever the source.
+    expect(after(args, "-af")).toContain("aformat=sample_fmts=s16:sample_rates=48000:channel_layouts=stereo");
+    expect([after(args, "-ar"), after(args, "-ac")]).toEqual(["48000", "2"]);
+  });
+
+  test("--no-audio and --no-video drop their output", () => {
+    expect(buildFfmpegArgs(plan({ audio: false })).join(" ")).not.toContain("pipe\\:5");
+    const audioOnly = buildFfmpegArgs(plan({ video: false }));
+    expect(audioOnly.join(" ")).not.toContain("pipe\\:3");
+    expect(after(audioOnly, "-map")).toBe("0:a:0");
+    expect(() => buildFfmpegArgs(plan({ audio: false, video: false }))).toThrow("nothing to capture");
+  });
+
+  test("non-test sources are scaled and padded to the requested size", () => {
+    expect(after(buildFfmpegArgs(plan({ source: { kind: "file", path: "x", loop: false } })), "-vf")).toBe(
+      "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p",
+    );
+  });
+});
+
+describe("ffmpeg output parsers", () => {
+  test("encoder list", () => {
+    const text = " V....D libx264              libx264 H.264 / AVC\n V....D h264_nvenc           NVIDIA NVENC H.264 encoder (codec h264)\n A....D libopus              libopus Opus\n";
+    expect([...parseEncoderList(text)]).toEqual(["libx264", "h264_nvenc", "libopus"]);
+    expect(candidateOrder("darwin")[0]).toBe("videotoolbox");
+    expect(candidateOrder("linux")).toEqual(["nvenc", "vaapi", "x264"]);
+  });
+  test("stream kinds of a file", () => {
+    expect(parseStreamKinds("  Stream #0:0(und): Video: h264 (High)\n  Stream #0:1(und): Audio: aac (LC)")).toEqual({ video: true, audio: true });
+    expect(parseStreamKinds("  Stream #0:0: Audio: mp3\n  Stream #0:1: Video: mjpeg, yuvj420p (attached pic)")).toEqual({ video: false, audio: true });
+    expect(parseStreamKinds("x.mp4: Invalid data found when processing input")).toEqual({ video: false, audio: false });
+  });
+  test("avfoundation device list", () => {
+    const text = [
+      "[AVFoundation indev @ 0x1] AVFoundation video devices:",
+      "[AVFoundation indev @ 0x1] [0] FaceTime HD Camera",
+      "[AVFoundation indev @ 0x1] [1] Capture screen 0",
+      "[AVFoundation indev @ 0x1] AVFoundation audio devices:",
+      "[AVFoundation indev @ 0x1] [0] MacBook Pro Microphone",
+    ].join("\n");
+    expect(parseAvfoundationList(text)).toEqual({
+      cameras: [{ id: "0", name: "FaceTime HD Camera" }],
+      microphones: [{ id: "0", name: "MacBook Pro Microphone" }],
+      screens: [{ id: "Capture screen 0", name: "Capture screen 0" }],
+    });
+  });
+  test("libavdevice source list", () => {
+    expect(parseSourcesList("Auto-detected sources for pulse:\n* alsa_input.usb-mic [USB Mic]\n  alsa_output.monitor [Monitor]\n")).toEqual([
+      { id: "alsa_input.usb-mic", name: "USB Mic", isDefault: true },
+      { id: "alsa_output.monitor", name: "Monitor" },
+    ]);
+  });
+});
