@@ -41,6 +41,7 @@ export class WhipSession {
   #sending: Promise<void> = Promise.resolve();
   #latency: bigint[] = [];
   #sent = { videoFrames: 0, audioPackets: 0 };
+  #starting: Promise<void> | undefined;
 
   constructor(
     readonly config: SessionConfig,
@@ -63,7 +64,12 @@ export class WhipSession {
   }
 
   /** Signal and connect. Rejects with a WhipcastError; the caller then calls stop(). */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     this.emit({ type: "state", state: "signalling", detail: redactUrl(this.config.endpoint) });
     const offer = await this.#peer.createOffer();
     const answer = await this.#client.publish(offer);
@@ -161,6 +167,9 @@ export class WhipSession {
     this.#stopping ??= (async () => {
       this.emit({ type: "state", state: "stopping" });
       this.#abort.abort();
+      // A POST in flight may be creating the session right now: let it land (bounded by the
+      // stop budget) so the DELETE below can remove it. Nothing half-done stays on the server.
+      if (this.#starting) await Promise.race([this.#starting.catch(() => {}), Bun.sleep(1_500)]);
       if (this.#latency.length > 0) this.emit({ type: "latency", samplesNs: this.#latency });
       const result = await this.#client.end(2_000);
       const sent = { ...this.#sent, retransmitted: this.#peer.retransmitted };

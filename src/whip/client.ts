@@ -71,7 +71,9 @@ export class WhipClient {
     for (;;) {
       let res: Response;
       try {
-        res = await this.#request(url, { method: "POST", headers: { "content-type": "application/sdp", accept: "application/sdp" }, body: offer });
+        // The outer signal does not cut a POST short: the endpoint may already have created the
+        // session, and only its answer tells us what to DELETE. The timeout still bounds it.
+        res = await this.#request(url, { method: "POST", headers: { "content-type": "application/sdp", accept: "application/sdp" }, body: offer }, this.#o.timeoutMs, false);
       } catch (error) {
         if (error instanceof EndpointUnreachableError && attempt < this.#o.maxAttempts && !this.#o.signal?.aborted) {
           this.#o.log(`${error.message}; retrying (${attempt}/${this.#o.maxAttempts - 1})`);

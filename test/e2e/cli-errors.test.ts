@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { binary } from "../helpers/binary.ts";
+import { fakeEndpoint, plausibleAnswer } from "../helpers/fake-endpoint.ts";
+
+async function whipcast(args: string[], env: Record<string, string> = {}) {
+  await using proc = Bun.spawn([binary(), ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, WHIP_URL: "", WHIP_TOKEN: "", ...env } });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, lines: stderr.split("\n").filter((l) => l !== ""), exitCode };
+}
+
+let stops: (() => void)[] = [];
+afterEach(() => {
+  for (const s of stops) s();
+  stops = [];
+});
+
+describe("bad input: one line naming the problem, exit 2", () => {
+  test.each([
+    [["publish", "http://127.0.0.1:9/w", "--size", "huge"], "--size must be WIDTHxHEIGHT with even sides from 16x16 to 7680x4320, like 1280x720 (got huge)"],
+    [["publish", "http://127.0.0.1:9/w", "--fps", "0"], "--fps must be an integer from 1 to 120 (got 0)"],
+    [["publish", "http://127.0.0.1:9/w", "--video-bitrate", "fast"], "--video-bitrate must be a bitrate from 100k to 50M, like 2500k or 2.5M (got fast)"],
+    [["publish", "http://127.0.0.1:9/w", "--encoder", "quicksync"], "--encoder must be one of auto, videotoolbox, nvenc, vaapi, x264 (got quicksync)"],
+    [["publish", "http://127.0.0.1:9/w", "--log", "xml"], "--log must be one of text, json (got xml)"],
+    [["publish", "http://127.0.0.1:9/w", "--source", "/nonexistent.mp4"], "--source must be camera, screen, test or a media file (no such file: /nonexistent.mp4)"],
+    [["publish", "http://127.0.0.1:9/w", "--source", "test", "--loop"], "--loop applies only to a file source (got --source test)"],
+    [["publish", "http://127.0.0.1:9/w", "--no-audio", "--no-video"], "--no-video and --no-audio together leave nothing to publish"],
+    [["publish", "http://127.0.0.1:9/w", "--ice-server", "turn:host:3478"], "--ice-server turn: needs credentials, as turn:USER:PASS@HOST:PORT"],
+    [["publish", "http://127.0.0.1:9/w", "--token-file", "/nonexistent"], "--token-file /nonexistent: no such file"],
+    [["publish", "http://127.0.0.1:9/w", "--fsp", "30"], "unknown flag --fsp (see --help)"],
+    [["publish", "ftp://example.com/w"], "URL must be an http or https URL (got ftp:)"],
+    [["publish"], "no WHIP endpoint: pass it as the URL argument or set WHIP_URL"],
+    [["stream"], "unknown command stream; expected publish or devices (see --help)"],
+  ])("%j", async (args, message) => {
+    const r = await whipcast(args);
+    expect(r.lines).toEqual([`whipcast: error: ${message}`]);
+    expect(r.exitCode).toBe(2);
+  });
+
+  test("--help and --version", async () => {
+    const help = await whipcast(["publish", "--help"]);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain("--video-bitrate");
+    const version = await whipcast(["--version"]);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe("endpoint and media failures", () => {
+  test("401 → exit 3, one line on stderr, token never printed", async () => {
+    const ep = fakeEndpoint(() => Response.json({ title: "Unauthorized", detail: "invalid stream key" }, { status: 401, headers: { "content-type": "application/problem+json" } }));
+    stops.push(ep.stop);
+    const r = await whipcast(["publish", ep.url, "--source", "test", "--quiet", "--token", "tok_abcdef123"]);
+    expect(r.exitCode).toBe(3);
+    expect(r.lines).toEqual(["whipcast: error: endpoint refused the stream: 401 Unauthorized: Unauthorized: invalid stream key"]);
+    expect(ep.seen.filter((s) => s.method === "DELETE")).toHaveLength(0);
+  });
+
+  test("unreachable endpoint → exit 4; a Cloudflare-style secret path is never printed", async () => {
+    const secret = "4e48912c1e10e84c9bab3777695145dbk0072e99f6ddb152545830a794d165fce";
+    const r = await whipcast(["publish", `http://127.0.0.1:9/${secret}/webRTC/publish`, "--source", "test", "--verbose"]);
+    expect(r.exitCode).toBe(4);
+    expect(r.lines.at(-1)).toStartWith("whipcast: error: cannot reach http://127.0.0.1:9/…/webRTC/publish");
+    expect(r.stderr).not.toContain(secret);
+  });
+
+  test("garbage SDP answer → exit 3, and the created session is deleted", async () => {
+    const ep = fakeEndpoint((req) => (req.method === "POST" ? new Response("this is not sdp", { status: 201, headers: { "content-type": "application/sdp", location: "/whip/s1" } }) : new Response(null, { status: 200 })));
+    stops.push(ep.stop);
+    const r = await whipcast(["publish", ep.url, "--source", "test", "--quiet"]);
+    expect(r.exitCode).toBe(3);
+    expect(r.lines).toEqual(["whipcast: error: endpoint sent an unusable SDP answer: it does not start with v=0"]);
+    expect(ep.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["POST /whip", "DELETE /whip/s1"]);
+  });
+
+  test("a missing camera → exit 5 with ffmpeg's own error, and the session is deleted", async () => {
+    const ep = fakeEndpoint(async (req, seen) => (req.method === "POST" ? new Response(plausibleAnswer(seen.body), { status: 201, headers: { "content-type": "application/sdp", location: "/whip/s1" } }) : new Response(null, { status: 200 })));
+    stops.push(ep.stop);
+    const r = await whipcast(["publish", ep.url, "--source", "camera", "--video-device", "/dev/no-such-camera", "--no-audio", "--quiet"]);
+    expect(r.exitCode).toBe(5);
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toMatch(/^whipcast: error: ffmpeg exited with \d+: .*no-such-camera.*No such file or directory/);
+    // ffmpeg may fail before or after the POST; either way no session is left behind.
+    expect(ep.seen.filter((s) => s.method === "DELETE").length).toBe(ep.seen.filter((s) => s.method === "POST").length);
+  });
+
+  test("a peer that never completes ICE → exit 6, and the session is deleted", async () => {
+    const ep = fakeEndpoint(async (req, seen) => (req.method === "POST" ? new Response(plausibleAnswer(seen.body), { status: 201, headers: { "content-type": "application/sdp", location: "/whip/s1" } }) : new Response(null, { status: 200 })));
+    stops.push(ep.stop);
+    const r = await whipcast(["publish", ep.url, "--source", "test", "--size", "320x240", "--quiet"]);
+    expect(r.exitCode).toBe(6);
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toStartWith("whipcast: error: WebRTC");
+    expect(ep.seen.map((s) => s.method)).toEqual(["POST", "DELETE"]);
+  });
+
+  test("an ffmpeg that does not exist → exit 2 naming the flag", async () => {
+    const r = await whipcast(["publish", "http://127.0.0.1:9/w", "--ffmpeg", "/nonexistent/ffmpeg"]);
+    expect(r.lines).toEqual(["whipcast: error: --ffmpeg /nonexistent/ffmpeg: no such file"]);
+    expect(r.exitCode).toBe(2);
+  });
+
+  test("no ffmpeg anywhere → exit 5 with an install hint", async () => {
+    const r = await whipcast(["publish", "http://127.0.0.1:9/w", "--source", "test"], { PATH: "/nonexistent", WHIPCAST_FFMPEG: "" });
+    expect(r.lines).toEqual(["whipcast: error: ffmpeg not found: install it (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt-get install ffmpeg) or pass --ffmpeg PATH"]);
+    expect(r.exitCode).toBe(5);
+  });
+});
