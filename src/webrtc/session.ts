@@ -132,11 +132,14 @@ export class WhipSession {
       this.#clocks = createSessionClocks(item.captureNs, cryptoRandomU32);
       this.#peer.setClocks(this.#clocks);
     }
-    if (!this.#connected) this.#held.push(item);
+    if (!this.#connected) this.#held.push({ ...item, receivedNs: 0n });
     else this.#enqueueSend([item]);
   }
 
-  /** Keep packets in capture order: each send waits for the previous one to leave. */
+  /**
+   * Keep packets in capture order: each send waits for the previous one to leave. Latency is
+   * recorded only for frames sent as they arrive (held start-up frames carry receivedNs 0).
+   */
   #enqueueSend(items: Media[]): void {
     if (items.length === 0) return;
     this.#sending = this.#sending.then(async () => {

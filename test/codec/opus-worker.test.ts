@@ -120,7 +120,7 @@ describe("Opus in the Worker (libopus ≥ 1.5, WebAssembly)", () => {
     const h = await startWorker(128_000);
     workers.push(h.worker);
     const feed = (seconds: number) => {
-      const buf = signal(seconds).buffer;
+      const buf = signal(seconds).buffer as ArrayBuffer;
       h.worker.postMessage({ type: "pcm", data: buf, captureNs: 0n } satisfies OpusCommand, [buf]);
     };
     feed(1);

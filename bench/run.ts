@@ -1,0 +1,157 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench`: whipcast's costs, each printed next to a comparison measured in the same run.
+ * Figures only; nothing here passes or fails. Needs ffmpeg and Chromium (as the tests do) and a
+ * built dist/whipcast (`bun run build`).
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { Logger } from "../src/cli/log.ts";
+import { resolvePublishOptions, type PublishFlags } from "../src/cli/options.ts";
+import { startPublish } from "../src/cli/publish.ts";
+import { OpusStreamEncoder, DEFAULT_OPUS_SETTINGS } from "../src/codec/opus-encoder.ts";
+import { nowNs } from "../src/rtp/ntp.ts";
+import { binary } from "../test/helpers/binary.ts";
+import { startBrowserWhipEndpoint } from "../test/helpers/browser-whip-endpoint.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLK_TCK = 100;
+const rows: [string, string, string][] = [];
+const row = (name: string, value: string, comparison: string) => {
+  rows.push([name, value, comparison]);
+  console.error(`  ${name}: ${value}  (${comparison})`);
+};
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+    if (text) out.push(...text.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const flags = (url: string, extra: Partial<PublishFlags> = {}): PublishFlags => ({
+  url, source: "test", size: "1280x720", fps: "30", "video-bitrate": "2500k", "keyframe-interval": "2", encoder: "x264",
+  "audio-bitrate": "128k", audio: true, video: true, loop: false, "connect-timeout": "10", log: "text", quiet: true, verbose: false, ...extra,
+});
+
+// 1. CPU share of the compiled binary and of its ffmpeg, per second of 720p30 2.5 Mbit/s + Opus 128 kbit/s.
+async function cpuShare(): Promise<void> {
+  const ep = await startBrowserWhipEndpoint();
+  try {
+    const proc = Bun.spawn([binary(), "publish", ep.url, "--source", "test", "--size", "1280x720", "--fps", "30", "--video-bitrate", "2500k", "--audio-bitrate", "128k", "--encoder", "x264", "--duration", String(SECONDS + 3), "--quiet"], { stderr: "inherit" });
+    while (ep.sessions.length === 0 || (await ep.stats()).connectionState !== "connected") await Bun.sleep(100);
+    await Bun.sleep(1000); // past the start-up burst
+    const ffmpeg = childPids(proc.pid)[0]!;
+    const t0 = performance.now();
+    const [w0, f0] = [cpuSeconds(proc.pid), cpuSeconds(ffmpeg)];
+    await Bun.sleep(SECONDS * 1000);
+    const wall = (performance.now() - t0) / 1000;
+    const [w1, f1] = [cpuSeconds(proc.pid), cpuSeconds(ffmpeg)];
+    await proc.exited;
+    const stats = await ep.stats();
+    row("CPU, whipcast process (not ffmpeg)", `${((100 * (w1 - w0)) / wall).toFixed(1)} % of one core`, `ffmpeg capture+encode: ${((100 * (f1 - f0)) / wall).toFixed(1)} %; target ≤ 5 %; receiver decoded ${stats.video?.framesDecoded} frames`);
+  } finally {
+    await ep.close();
+  }
+}
+
+// 2 & 3. Per-frame latency and startup, in-process with hooks on the same pipeline.
+async function latencyAndStartup(): Promise<void> {
+  const ep = await startBrowserWhipEndpoint();
+  try {
+    const samples: bigint[] = [];
+    const marks: { connected?: bigint; firstMedia?: bigint } = {};
+    const launch = nowNs();
+    const opts = resolvePublishOptions(flags(ep.url, { duration: String(SECONDS) }), [], {});
+    const run = startPublish(opts, new Logger("text", "quiet"), {
+      onLatency: (s) => samples.push(...s),
+      onConnected: (t) => (marks.connected = t),
+      onFirstMedia: (t) => (marks.firstMedia = t),
+    });
+    const error = await run.done;
+    if (error) throw error;
+    const ms = samples.map((s) => Number(s) / 1e6).sort((a, b) => a - b);
+    const frameMs = 1000 / 30;
+    row("frame latency, last byte from ffmpeg → last RTP packet sent", `p50 ${percentile(ms, 50).toFixed(2)} ms, p99 ${percentile(ms, 99).toFixed(2)} ms (${ms.length} frames)`,
+      `framing by the next start code instead would add one frame interval: p50 ${(percentile(ms, 50) + frameMs).toFixed(1)} ms; target p99 ≤ 2 ms`);
+    const toMs = (t?: bigint) => (t === undefined ? "n/a" : `${(Number(t - launch) / 1e6).toFixed(0)} ms`);
+    row("startup, launch → DTLS connected", toMs(marks.connected), `launch → first encoded frame from ffmpeg: ${toMs(marks.firstMedia)}`);
+  } finally {
+    await ep.close();
+  }
+  // The compiled binary, from exec to its "live" line.
+  const ep2 = await startBrowserWhipEndpoint();
+  try {
+    const t0 = performance.now();
+    const proc = Bun.spawn([binary(), "publish", ep2.url, "--source", "test", "--duration", "2", "--log", "json", "--encoder", "x264"], { stderr: "pipe" });
+    const reader = proc.stderr.getReader();
+    let text = "";
+    let live = Number.NaN;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      if (Number.isNaN(live) && text.includes('"msg":"live:')) live = performance.now() - t0;
+    }
+    await proc.exited;
+    const autoStart = performance.now();
+    const auto = Bun.spawn([binary(), "publish", ep2.url, "--source", "test", "--duration", "1", "--log", "json", "--verbose"], { stderr: "pipe" });
+    const autoText = await new Response(auto.stderr).text();
+    const encoderLine = autoText.split("\n").find((l) => l.includes("encoder:"));
+    void autoStart;
+    row("startup, compiled binary exec → live (DTLS up)", `${live.toFixed(0)} ms with --encoder x264`, `--encoder auto probes first: ${encoderLine ? JSON.parse(encoderLine).msg : "n/a"}`);
+  } finally {
+    await ep2.close();
+  }
+}
+
+// 4. Opus WebAssembly speed next to native libopus (ffmpeg -c:a libopus) on the same input.
+async function opusSpeed(): Promise<void> {
+  const seconds = 30;
+  const n = seconds * 48_000;
+  const pcm = new Int16Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const t = i / 48_000;
+    const v = Math.sin(2 * Math.PI * 220 * t) + 0.5 * Math.sin(2 * Math.PI * 331 * t) + 0.3 * Math.sin(2 * Math.PI * 1234 * t * (1 + 0.01 * Math.sin(t)));
+    pcm[2 * i] = Math.round(7000 * v);
+    pcm[2 * i + 1] = Math.round(7000 * Math.sin(2 * Math.PI * 277 * t + v));
+  }
+  const bytes = new Uint8Array(pcm.buffer);
+  const enc = await OpusStreamEncoder.create(DEFAULT_OPUS_SETTINGS);
+  const c0 = process.cpuUsage();
+  for (let at = 0; at < bytes.length; at += 3840 * 4) enc.push(bytes.subarray(at, at + 3840 * 4), 0n);
+  const c1 = process.cpuUsage(c0);
+  enc.free();
+  const wasmRtf = seconds / ((c1.user + c1.system) / 1e6);
+  const path = `${process.env.TMPDIR ?? "/tmp"}/whipcast-bench-${process.pid}.pcm`;
+  await Bun.write(path, bytes);
+  const native = Bun.spawn(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i", path, "-c:a", "libopus", "-b:a", "128k", "-vbr", "on", "-compression_level", "10", "-frame_duration", "20", "-application", "audio", "-f", "null", "-"]);
+  await native.exited;
+  const usage = native.resourceUsage()!;
+  const nativeRtf = seconds / ((Number(usage.cpuTime.user) + Number(usage.cpuTime.system)) / 1e6);
+  await Bun.file(path).delete();
+  row("Opus encode speed (realtime factor, 128k stereo, complexity 10)", `WebAssembly ${wasmRtf.toFixed(0)}× (${((100 / wasmRtf)).toFixed(2)} % of a core)`, `native libopus via ffmpeg ${nativeRtf.toFixed(0)}× (ratio ${(wasmRtf / nativeRtf).toFixed(2)})`);
+}
+
+console.error(`whipcast benchmarks (${SECONDS} s runs)`);
+await opusSpeed();
+await latencyAndStartup();
+await cpuShare();
+
+const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["figure", "value", "comparison (same run)"][i]!.length));
+const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+console.log(line(["figure", "value", "comparison (same run)"]));
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+for (const r of rows) console.log(line(r));
+process.exit(0);
