@@ -99,6 +99,27 @@ describe("endpoint and media failures", () => {
     expect(r.exitCode).toBe(2);
   });
 
+  test("a second Ctrl+C exits at once with 130", async () => {
+    // An endpoint that never answers keeps the first stop waiting on the POST.
+    const ep = fakeEndpoint(() => new Promise<Response>(() => {}));
+    stops.push(ep.stop);
+    await using proc = Bun.spawn([binary(), "publish", ep.url, "--source", "test", "--size", "320x240"], { stdout: "pipe", stderr: "pipe" });
+    while (ep.seen.length === 0) await Bun.sleep(20);
+    proc.kill("SIGINT");
+    await Bun.sleep(50);
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(130);
+  });
+
+  test("devices lists cameras, microphones and screens", async () => {
+    const r = await whipcast(["devices", "--json"]);
+    expect(r.exitCode).toBe(0);
+    const list = JSON.parse(r.stdout) as Record<string, unknown[]>;
+    expect(Object.keys(list).sort()).toEqual(["cameras", "microphones", "screens"]);
+    const text = await whipcast(["devices"]);
+    expect(text.stdout).toContain("cameras (--video-device):");
+  });
+
   test("no ffmpeg anywhere → exit 5 with an install hint", async () => {
     const r = await whipcast(["publish", "http://127.0.0.1:9/w", "--source", "test"], { PATH: "/nonexistent", WHIPCAST_FFMPEG: "" });
     expect(r.lines).toEqual(["whipcast: error: ffmpeg not found: install it (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt-get install ffmpeg) or pass --ffmpeg PATH"]);

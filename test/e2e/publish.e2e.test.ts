@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runScenario } from "./run-scenario.ts";
 
 const SECONDS = 8;
@@ -27,6 +30,25 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(r.liveStats?.audio?.audioLevel ?? 0).toBeGreaterThan(0);
     // No bearer token configured: no Authorization header on any request.
     expect(r.authorization.every((a) => a === null)).toBe(true);
+  });
+
+  test("a file with 24 kHz mono audio, looped: ffmpeg converts to 48 kHz stereo, Chromium decodes both", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "whipcast-file-"));
+    const file = join(dir, "clip.mkv");
+    const make = Bun.spawnSync(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=24000", "-t", "1.5", "-ac", "1", "-c:v", "libx264", "-c:a", "pcm_s16le", file]);
+    expect(make.exitCode).toBe(0);
+    try {
+      const r = await runScenario({ args: ["--source", file, "--loop", "--size", "640x360", "--fps", "25", "--duration", "4"] });
+      expect(r.exitCode).toBe(0);
+      expect(r.deleted).toBe(true);
+      // Looping keeps going past the clip's 1.5 s.
+      expect(r.sent!.videoFrames).toBeGreaterThanOrEqual(0.8 * 4 * 25);
+      expect(r.stats!.video!.framesDecoded).toBeGreaterThanOrEqual(0.8 * r.sent!.videoFrames);
+      expect(r.stats!.audio!.totalSamplesReceived).toBeGreaterThanOrEqual(0.8 * 4 * 48_000);
+      expect(r.liveStats?.audio?.audioLevel ?? 0).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("SIGTERM mid-stream: DELETE sent, exit 0", async () => {
