@@ -21,6 +21,7 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(video.sdpFmtpLine).toContain("packetization-mode=1");
     expect(video.framesDecoded).toBeGreaterThanOrEqual(0.8 * sent.videoFrames);
     expect({ width: video.frameWidth, height: video.frameHeight }).toEqual({ width: 1280, height: 720 });
+    console.log(JSON.stringify({ video, sent: r.sent }));
     expect(video.packetsLost).toBe(0);
     // The first decoded frame is an IDR: keyframes decoded ≥ 1 and no decode gap at the start.
     expect(video.keyFramesDecoded).toBeGreaterThanOrEqual(1);
@@ -49,6 +50,18 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("2 % video packet loss: NACKs are answered over RTX and every frame still decodes", async () => {
+    const r = await runScenario({ args: ["--source", "test", "--size", "1280x720", "--duration", "6"], lossAfterConnect: 0.02 });
+    expect(r.exitCode).toBe(0);
+    const video = r.stats!.video!;
+    expect(video.nackCount).toBeGreaterThan(0);
+    expect(r.sent!.retransmitted).toBeGreaterThan(0);
+    // Recovered packets count as received: nothing is finally lost, nothing needs a keyframe.
+    console.log(JSON.stringify({ video, sent: r.sent }));
+    expect(video.packetsLost).toBe(0);
+    expect(video.framesDecoded).toBeGreaterThanOrEqual(0.8 * r.sent!.videoFrames);
   });
 
   test("SIGTERM mid-stream: DELETE sent, exit 0", async () => {

@@ -13,6 +13,8 @@ interface Scenario {
   token?: string;
   /** Send SIGTERM this long after the receiver connected. */
   sigtermAfterMs?: number;
+  /** Once connected, drop this share of full-size UDP packets (video RTP) with iptables. */
+  lossAfterConnect?: number;
 }
 
 export interface ScenarioResult {
@@ -25,9 +27,18 @@ export interface ScenarioResult {
   deleted: boolean;
   authorization: (string | null)[];
   sent: { videoFrames: number; audioPackets: number; retransmitted: number } | undefined;
+  error?: string;
 }
 
 const scenario = JSON.parse(process.argv[2] ?? "{}") as Scenario;
+
+/** Random loss on loopback; only ever inside the scenario's own network namespace. */
+function dropUdp(share: number): void {
+  if (process.env.WHIPCAST_TEST_NETNS !== "1") throw new Error("packet loss is only injected inside a private network namespace");
+  const rule = ["iptables", "-A", "INPUT", "-p", "udp", "-m", "length", "--length", "1000:1500", "-m", "statistic", "--mode", "random", "--probability", String(share), "-j", "DROP"];
+  const r = Bun.spawnSync(rule);
+  if (r.exitCode !== 0) throw new Error(`iptables failed: ${r.stderr.toString()}`);
+}
 const endpoint = await startBrowserWhipEndpoint(scenario.token ? { token: scenario.token } : {});
 try {
   const proc = Bun.spawn([binary(), "publish", endpoint.url, ...scenario.args, "--log", "json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
@@ -43,7 +54,10 @@ try {
       if (endpoint.sessions.length > 0) {
         const s = await endpoint.stats().catch(() => undefined);
         if (s && !endpoint.deleted.size) liveStats = s;
-        if (s?.connectionState === "connected" && connectedAt === undefined) connectedAt = Date.now();
+        if (s?.connectionState === "connected" && connectedAt === undefined) {
+          connectedAt = Date.now();
+          if (scenario.lossAfterConnect) dropUdp(scenario.lossAfterConnect);
+        }
         if (scenario.sigtermAfterMs !== undefined && connectedAt !== undefined && Date.now() - connectedAt >= scenario.sigtermAfterMs) {
           proc.kill("SIGTERM");
           scenario.sigtermAfterMs = undefined;

@@ -11,5 +11,5 @@ export function canUseNetns(): boolean {
 
 export function inLoopbackNamespace(cmd: string[]): string[] {
   if (!canUseNetns()) return cmd;
-  return ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", ...cmd];
+  return ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && WHIPCAST_TEST_NETNS=1 exec "$@"', "sh", ...cmd];
 }
