@@ -21,7 +21,6 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(video.sdpFmtpLine).toContain("packetization-mode=1");
     expect(video.framesDecoded).toBeGreaterThanOrEqual(0.8 * sent.videoFrames);
     expect({ width: video.frameWidth, height: video.frameHeight }).toEqual({ width: 1280, height: 720 });
-    console.log(JSON.stringify({ video, sent: r.sent }));
     expect(video.packetsLost).toBe(0);
     // The first decoded frame is an IDR: keyframes decoded ≥ 1 and no decode gap at the start.
     expect(video.keyFramesDecoded).toBeGreaterThanOrEqual(1);
@@ -58,10 +57,13 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     const video = r.stats!.video!;
     expect(video.nackCount).toBeGreaterThan(0);
     expect(r.sent!.retransmitted).toBeGreaterThan(0);
-    // Recovered packets count as received: nothing is finally lost, nothing needs a keyframe.
-    console.log(JSON.stringify({ video, sent: r.sent }));
-    expect(video.packetsLost).toBe(0);
-    expect(video.framesDecoded).toBeGreaterThanOrEqual(0.8 * r.sent!.videoFrames);
+    // Chromium counts the original losses in packetsLost even when RTX repaired them; repair
+    // shows as every received frame decoding with no keyframe request and no freeze.
+    expect(video.packetsLost).toBeGreaterThan(0);
+    expect(video.pliCount).toBe(0);
+    expect(video.freezeCount).toBe(0);
+    expect(video.framesDecoded).toBe(video.framesReceived);
+    expect(video.framesDecoded).toBeGreaterThanOrEqual(0.95 * r.sent!.videoFrames);
   });
 
   test("SIGTERM mid-stream: DELETE sent, exit 0", async () => {
