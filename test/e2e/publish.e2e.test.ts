@@ -24,6 +24,9 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(video.packetsLost).toBe(0);
     // The first decoded frame is an IDR: keyframes decoded ≥ 1 and no decode gap at the start.
     expect(video.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+    // No frozen start and no freeze later: held start-up frames arrive as a decodable run.
+    expect(video.freezeCount).toBe(0);
+    expect(video.pliCount).toBe(0);
     expect(audio.mimeType).toBe("audio/opus".replace("opus", "OPUS"));
     expect(audio.sdpFmtpLine).toContain("useinbandfec=1");
     expect(audio.totalSamplesReceived).toBeGreaterThanOrEqual(0.8 * SECONDS * 48_000);
