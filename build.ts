@@ -6,9 +6,8 @@
  * URL(...))` finds them inside; libopus' WebAssembly is inlined in its package's module. The
  * result runs from any directory with no node_modules.
  */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { $ } from "bun";
+import { packageFfmpeg } from "./src/media/ffmpeg-locate.ts";
 
 export const ENTRYPOINTS = ["src/cli/main.ts", "src/webrtc/session.worker.ts", "src/codec/opus.worker.ts"];
 export const TARGETS = ["bun-darwin-arm64", "bun-darwin-x64", "bun-linux-x64", "bun-linux-arm64"] as const;
@@ -28,24 +27,12 @@ function requestedTargets(argv: string[]): (string | undefined)[] {
   return names;
 }
 
-/**
- * The ffmpeg binary that the optional ffmpeg-static package downloaded, if its install script
- * could run. It is built for this machine, so only a host build embeds it (found at run time
- * through Bun.embeddedFiles; see src/media/ffmpeg-locate.ts).
- */
-function ffmpegStatic(): string | undefined {
-  try {
-    const path = createRequire(import.meta.url)("ffmpeg-static") as unknown;
-    return typeof path === "string" && existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 for (const target of requestedTargets(process.argv.slice(2))) {
   const outfile = target ? `dist/whipcast-${target.slice(4)}` : "dist/whipcast";
   const targetArgs = target ? ["--target", target] : [];
-  const bundled = target === undefined ? ffmpegStatic() : undefined;
+  // ffmpeg-static's binary (when its download could run) is built for this machine, so only a
+  // host build embeds it; it is found at run time through Bun.embeddedFiles.
+  const bundled = target === undefined ? packageFfmpeg() : undefined;
   const assets = bundled ? [bundled] : [];
   await $`bun build --compile --minify --sourcemap=none ${targetArgs} ${ENTRYPOINTS} ${assets} --outfile ${outfile}`.quiet();
   console.log(`built ${outfile}${bundled ? " (with ffmpeg from ffmpeg-static)" : ""}`);

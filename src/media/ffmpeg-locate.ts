@@ -51,7 +51,8 @@ async function embeddedFfmpeg(env: Record<string, string | undefined>): Promise<
   }
 }
 
-function packageFfmpeg(): string | undefined {
+/** The binary that the ffmpeg-static package downloaded into node_modules, if it could. */
+export function packageFfmpeg(): string | undefined {
   try {
     const path = createRequire(import.meta.url)("ffmpeg-static") as unknown;
     return typeof path === "string" && existsSync(path) ? path : undefined;
