@@ -105,11 +105,9 @@ async function latencyAndStartup(): Promise<void> {
       if (Number.isNaN(live) && text.includes('"msg":"live:')) live = performance.now() - t0;
     }
     await proc.exited;
-    const autoStart = performance.now();
     const auto = Bun.spawn([binary(), "publish", ep2.url, "--source", "test", "--duration", "1", "--log", "json", "--verbose"], { stderr: "pipe" });
     const autoText = await new Response(auto.stderr).text();
     const encoderLine = autoText.split("\n").find((l) => l.includes("encoder:"));
-    void autoStart;
     row("startup, compiled binary exec → live (DTLS up)", `${live.toFixed(0)} ms with --encoder x264`, `--encoder auto probes first: ${encoderLine ? JSON.parse(encoderLine).msg : "n/a"}`);
   } finally {
     await ep2.close();

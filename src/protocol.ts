@@ -11,6 +11,12 @@
 import type { ErrorPayload } from "./errors.ts";
 import type { IceServer } from "./whip/link-header.ts";
 
+/** The buffer to transfer for `view`: its own when the view spans all of it, else a copy. */
+export function transferable(view: Uint8Array): ArrayBuffer {
+  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer;
+  return whole ? (view.buffer as ArrayBuffer) : (view.slice().buffer as ArrayBuffer);
+}
+
 // ── Opus worker ──────────────────────────────────────────────────────────────────────────────
 export interface OpusSettings {
   bitrate: number;

@@ -5,7 +5,7 @@ import { selectEncoder } from "../media/encoder-select.ts";
 import { buildFfmpegArgs, type Encoder, type MediaPlan, type Os } from "../media/ffmpeg-args.ts";
 import { locateFfmpeg } from "../media/ffmpeg-locate.ts";
 import { probeFile } from "../media/probe.ts";
-import type { OpusCommand, OpusEvent, SessionCommand, SessionConfig, SessionEvent } from "../protocol.ts";
+import { type OpusCommand, type OpusEvent, type SessionCommand, type SessionConfig, type SessionEvent, transferable } from "../protocol.ts";
 import { redactUrl } from "../redact.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { CleanupStack } from "./cleanup.ts";
@@ -194,12 +194,12 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
           firstMedia = true;
           hooks.onFirstMedia?.(nowNs());
         }
-        const data = au.data.buffer.byteLength === au.data.byteLength ? au.data.buffer : au.data.slice().buffer;
-        postSession({ type: "video", data: data as ArrayBuffer, captureNs: au.captureNs, keyframe: au.keyframe, receivedNs: au.receivedNs }, [data as ArrayBuffer]);
+        const data = transferable(au.data);
+        postSession({ type: "video", data, captureNs: au.captureNs, keyframe: au.keyframe, receivedNs: au.receivedNs }, [data]);
       },
       audio: (pcm, captureNs) => {
-        const data = pcm.byteOffset === 0 && pcm.buffer.byteLength === pcm.byteLength ? pcm.buffer : pcm.slice().buffer;
-        opus?.postMessage({ type: "pcm", data: data as ArrayBuffer, captureNs } satisfies OpusCommand, [data as ArrayBuffer]);
+        const data = transferable(pcm);
+        opus?.postMessage({ type: "pcm", data, captureNs } satisfies OpusCommand, [data]);
       },
       exit: (error) => {
         if (error) fail(error);

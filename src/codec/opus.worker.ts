@@ -4,7 +4,7 @@
  * packets go straight to the session Worker through the MessagePort given at init.
  */
 import { toPayload } from "../errors.ts";
-import type { OpusCommand, OpusEvent, OpusPacketMessage } from "../protocol.ts";
+import { type OpusCommand, type OpusEvent, type OpusPacketMessage, transferable } from "../protocol.ts";
 import { OpusStreamEncoder } from "./opus-encoder.ts";
 
 declare const self: Worker;
@@ -29,7 +29,8 @@ self.onmessage = async (e: MessageEvent<OpusCommand>) => {
         const packets = encoder.push(new Uint8Array(cmd.data), cmd.captureNs);
         cpuMs += performance.now() - t0;
         for (const p of packets) {
-          const data = p.data.slice().buffer;
+          // libopus-wasm returns each packet in a fresh array of its own: no copy needed.
+          const data = transferable(p.data);
           output.postMessage({ type: "audio", data, captureNs: p.captureNs } satisfies OpusPacketMessage, [data]);
         }
         break;

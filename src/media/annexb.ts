@@ -5,7 +5,6 @@
 export const NAL_IDR = 5;
 export const NAL_SPS = 7;
 export const NAL_PPS = 8;
-export const NAL_AUD = 9;
 
 /** One encoded video frame: every NAL unit of one picture, in Annex B form. */
 export interface AccessUnit {

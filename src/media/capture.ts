@@ -75,7 +75,8 @@ export class MediaCapture {
   #onVideo(p: CutPacket): void {
     const receivedNs = nowNs();
     this.#packets.video++;
-    const data = this.#params.apply(p.data);
+    // SPS/PPS travel with IDRs only, so other frames need no NAL scan on this thread.
+    const data = p.keyframe ? this.#params.apply(p.data) : p.data;
     this.events.video({ data, captureNs: this.#captureNs(p.ptsNs, receivedNs), keyframe: p.keyframe, receivedNs });
   }
 
@@ -86,10 +87,6 @@ export class MediaCapture {
 
   get pid(): number | undefined {
     return this.#child.pid;
-  }
-
-  get packets(): { video: number; audio: number } {
-    return { ...this.#packets };
   }
 
   /** Ask ffmpeg to finish (SIGTERM), then force it after `graceMs`. Idempotent. */
@@ -104,9 +101,5 @@ export class MediaCapture {
       }
     }
     await this.#exited;
-  }
-
-  get done(): Promise<void> {
-    return this.#exited;
   }
 }

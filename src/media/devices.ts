@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import type { Os } from "./ffmpeg-args.ts";
+import { runFfmpeg } from "./ffmpeg-run.ts";
 
 export interface Device {
   /** What to pass to --video-device / --audio-device. */
@@ -43,19 +43,8 @@ export function parseSourcesList(text: string): Device[] {
   return out;
 }
 
-function capture(ffmpeg: string, args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(ffmpeg, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let text = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (text += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (text += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.on("error", () => resolve(text));
-    child.on("close", () => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-  });
+async function capture(ffmpeg: string, args: string[]): Promise<string> {
+  return (await runFfmpeg(ffmpeg, args)).output;
 }
 
 export async function listDevices(ffmpeg: string, os: Os, env: Record<string, string | undefined> = process.env): Promise<DeviceList> {

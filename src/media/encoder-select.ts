@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { MediaError } from "../errors.ts";
 import { type Encoder, type Os, probeArgs } from "./ffmpeg-args.ts";
+import { runFfmpeg } from "./ffmpeg-run.ts";
 
 const FFMPEG_NAME: Record<Encoder, string> = { videotoolbox: "h264_videotoolbox", nvenc: "h264_nvenc", vaapi: "h264_vaapi", x264: "libx264" };
 
@@ -19,34 +19,19 @@ export function parseEncoderList(text: string): Set<string> {
   return names;
 }
 
-function run(ffmpeg: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(ffmpeg, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", () => resolve({ code: -1, out }));
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
 /**
  * Pick the video encoder. A named one is used as asked once ffmpeg lists it; `auto` test-encodes
  * with every listed candidate at once and takes the first in preference order that succeeded
  * (a listed NVENC with no GPU, or VAAPI with no render node, fails in tens of milliseconds).
  */
 export async function selectEncoder(ffmpeg: string, requested: Encoder | "auto", os: Os, vaapiDevice?: string): Promise<{ encoder: Encoder; tried: string[] }> {
-  const listed = parseEncoderList((await run(ffmpeg, ["-hide_banner", "-encoders"], 10_000)).out);
+  const listed = parseEncoderList((await runFfmpeg(ffmpeg, ["-hide_banner", "-encoders"])).output);
   if (requested !== "auto") {
     if (!listed.has(FFMPEG_NAME[requested])) throw new MediaError(`--encoder ${requested}: this ffmpeg has no ${FFMPEG_NAME[requested]} encoder`);
     return { encoder: requested, tried: [requested] };
   }
   const candidates = candidateOrder(os).filter((e) => listed.has(FFMPEG_NAME[e]));
-  const results = await Promise.all(candidates.map(async (e) => ({ e, ok: (await run(ffmpeg, probeArgs(e, vaapiDevice), 8_000)).code === 0 })));
+  const results = await Promise.all(candidates.map(async (e) => ({ e, ok: (await runFfmpeg(ffmpeg, probeArgs(e, vaapiDevice), 8_000)).code === 0 })));
   const winner = results.find((r) => r.ok);
   if (!winner) throw new MediaError(`no working H.264 encoder in this ffmpeg (tried ${candidates.join(", ") || "none listed"})`);
   return { encoder: winner.e, tried: results.map((r) => `${r.e}:${r.ok ? "ok" : "failed"}`) };

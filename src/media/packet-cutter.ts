@@ -20,7 +20,6 @@ export class PacketCutter {
   #text = "";
   #pending: FramecrcPacket[] = [];
   #timeBase: TimeBase | undefined;
-  #dataEnded = false;
 
   /** Bytes from the data pipe. */
   pushData(chunk: Uint8Array): CutPacket[] {
@@ -48,15 +47,6 @@ export class PacketCutter {
   /** Bytes received but not yet claimed by an index line. */
   get bufferedBytes(): number {
     return this.#buffered;
-  }
-
-  /** The data pipe closed; a still-pending packet can never complete. */
-  endData(): void {
-    this.#dataEnded = true;
-  }
-
-  get incomplete(): boolean {
-    return this.#dataEnded && this.#pending.length > 0;
   }
 
   #drain(): CutPacket[] {

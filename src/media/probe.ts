@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
 import { MediaError } from "../errors.ts";
+import { runFfmpeg } from "./ffmpeg-run.ts";
 import { StderrTail } from "./ffmpeg-stderr.ts";
 
 export interface FileStreams {
@@ -15,19 +15,14 @@ export function parseStreamKinds(stderr: string): FileStreams {
   return { video: kinds.filter((k) => k === "Video").length > covers, audio: kinds.includes("Audio") };
 }
 
-export function probeFile(ffmpeg: string, path: string): Promise<FileStreams> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, ["-hide_banner", "-nostdin", "-i", path], { stdio: ["ignore", "ignore", "pipe"] });
-    let text = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (text += d));
-    child.on("error", (e) => reject(new MediaError(`cannot run ffmpeg: ${e.message}`)));
-    child.on("close", () => {
-      const streams = parseStreamKinds(text);
-      if (!streams.video && !streams.audio) {
-        const tail = new StderrTail();
-        tail.push(text);
-        reject(new MediaError(`ffmpeg cannot read ${path}: ${tail.lastError() ?? "no audio or video stream"}`));
-      } else resolve(streams);
-    });
-  });
+export async function probeFile(ffmpeg: string, path: string): Promise<FileStreams> {
+  const { output, spawnError } = await runFfmpeg(ffmpeg, ["-hide_banner", "-nostdin", "-i", path]);
+  if (spawnError) throw new MediaError(`cannot run ffmpeg: ${spawnError.message}`);
+  const streams = parseStreamKinds(output);
+  if (!streams.video && !streams.audio) {
+    const tail = new StderrTail();
+    tail.push(output);
+    throw new MediaError(`ffmpeg cannot read ${path}: ${tail.lastError() ?? "no audio or video stream"}`);
+  }
+  return streams;
 }

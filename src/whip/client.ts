@@ -8,7 +8,7 @@ import { describeProblem, oneLine } from "./problem.ts";
  *
  * A state machine whose states carry what the next request needs:
  *   idle → posting{hops} → live{resource, etag} → ended
- * Every request has a timeout and an outer AbortSignal; redirects are followed by hand (§4.5)
+ * Every request has a timeout; stopping ends retry waits. Redirects are followed by hand (§4.5)
  * because the fetch policy would drop the Authorization header.
  */
 export interface WhipClientOptions {
@@ -22,6 +22,7 @@ export interface WhipClientOptions {
   maxAttempts?: number;
   /** Longest Retry-After honoured, ms; longer waits fail at once. */
   maxRetryAfterMs?: number;
+  /** Stopping: ends retry waits at once (requests themselves are bounded by their timeout). */
   signal?: AbortSignal;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   log?: (message: string) => void;
@@ -54,14 +55,6 @@ export class WhipClient {
     };
   }
 
-  get state(): State["name"] {
-    return this.#state.name;
-  }
-
-  get resource(): string | undefined {
-    return this.#state.name === "live" ? this.#state.resource : undefined;
-  }
-
   /** §4.2: POST the offer; resolve with the answer once the endpoint created the session. */
   async publish(offer: string): Promise<WhipAnswer> {
     if (this.#state.name !== "idle") throw new Error(`publish() in state ${this.#state.name}`);
@@ -71,9 +64,7 @@ export class WhipClient {
     for (;;) {
       let res: Response;
       try {
-        // The outer signal does not cut a POST short: the endpoint may already have created the
-        // session, and only its answer tells us what to DELETE. The timeout still bounds it.
-        res = await this.#request(url, { method: "POST", headers: { "content-type": "application/sdp", accept: "application/sdp" }, body: offer }, this.#o.timeoutMs, false);
+        res = await this.#request(url, { method: "POST", headers: { "content-type": "application/sdp", accept: "application/sdp" }, body: offer });
       } catch (error) {
         if (error instanceof EndpointUnreachableError && attempt < this.#o.maxAttempts && !this.#o.signal?.aborted) {
           this.#o.log(`${error.message}; retrying (${attempt}/${this.#o.maxAttempts - 1})`);
@@ -129,8 +120,7 @@ export class WhipClient {
     const { resource } = this.#state;
     this.#state = { name: "ended" };
     try {
-      // DELETE must go out even after Ctrl+C aborted everything else: no outer signal here.
-      const res = await this.#request(resource, { method: "DELETE" }, timeoutMs, false);
+      const res = await this.#request(resource, { method: "DELETE" }, timeoutMs);
       await discard(res);
       return res.ok || res.status === 404 ? { deleted: true } : { deleted: false, detail: `endpoint answered DELETE with ${res.status}` };
     } catch (error) {
@@ -159,15 +149,18 @@ export class WhipClient {
     return error;
   }
 
-  async #request(url: string, init: RequestInit, timeoutMs = this.#o.timeoutMs, useOuterSignal = true): Promise<Response> {
+  /**
+   * One request, bounded only by its timeout. The outer signal never cuts a request short: a
+   * POST in flight may already have created the session, and only its answer says what to
+   * DELETE; the DELETE itself must go out after Ctrl+C. The outer signal only ends retry waits.
+   */
+  async #request(url: string, init: RequestInit, timeoutMs = this.#o.timeoutMs): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.#o.token) headers.set("authorization", `Bearer ${this.#o.token}`);
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = useOuterSignal && this.#o.signal ? AbortSignal.any([timeout, this.#o.signal]) : timeout;
     try {
-      return await fetch(url, { ...init, headers, redirect: "manual", signal, keepalive: false });
+      return await fetch(url, { ...init, headers, redirect: "manual", signal: timeout, keepalive: false });
     } catch (error) {
-      if (useOuterSignal && this.#o.signal?.aborted) throw new EndpointUnreachableError("stopped before the endpoint answered");
       if (timeout.aborted) throw new EndpointUnreachableError(`no answer from ${redactUrl(url)} within ${timeoutMs % 1000 === 0 ? `${timeoutMs / 1000} s` : `${timeoutMs} ms`}`);
       const msg = error instanceof Error ? (error as { code?: string }).code ?? error.message : String(error);
       throw new EndpointUnreachableError(`cannot reach ${redactUrl(url)}: ${oneLine(msg, 120)}`);

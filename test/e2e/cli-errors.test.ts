@@ -93,6 +93,21 @@ describe("endpoint and media failures", () => {
     expect(ep.seen.map((s) => s.method)).toEqual(["POST", "DELETE"]);
   });
 
+  test("a file ffmpeg cannot read → exit 5 with ffmpeg's reason, before anything is posted", async () => {
+    const ep = fakeEndpoint(() => new Response(null, { status: 500 }));
+    stops.push(ep.stop);
+    const path = `${process.env.TMPDIR ?? "/tmp"}/whipcast-not-media-${process.pid}.mp4`;
+    await Bun.write(path, "this is not a video");
+    try {
+      const r = await whipcast(["publish", ep.url, "--source", path, "--quiet"]);
+      expect(r.exitCode).toBe(5);
+      expect(r.lines).toEqual([`whipcast: error: ffmpeg cannot read ${path}: ${path}: Invalid data found when processing input`]);
+      expect(ep.seen).toHaveLength(0);
+    } finally {
+      await Bun.file(path).delete();
+    }
+  });
+
   test("an ffmpeg that does not exist → exit 2 naming the flag", async () => {
     const r = await whipcast(["publish", "http://127.0.0.1:9/w", "--ffmpeg", "/nonexistent/ffmpeg"]);
     expect(r.lines).toEqual(["whipcast: error: --ffmpeg /nonexistent/ffmpeg: no such file"]);
