@@ -3,13 +3,22 @@ import type { SessionConfig, SessionEvent } from "../protocol.ts";
 import { redactUrl } from "../redact.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { createSessionClocks, cryptoRandomU32, type RtpClock } from "../rtp/rtp-clock.ts";
-import { WhipClient } from "../whip/client.ts";
+import { type WhipAnswer, WhipClient } from "../whip/client.ts";
+import type { IceServer } from "../whip/link-header.ts";
 import { PublisherPeer } from "./publisher-peer.ts";
 import { checkAnswer } from "./sdp.ts";
 import { StartupBuffer } from "./startup-buffer.ts";
 
 /** How long ICE + DTLS may take after the answer before the run fails with exit 6. */
 const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * When the endpoint offers ICE servers (RFC 9725 §4.6) the first attempt runs without them: the
+ * offer was gathered before the POST, and direct paths connect fastest. If it has not connected
+ * in this long, that session is deleted and the offer is gathered again through the endpoint's
+ * STUN/TURN servers and POSTed afresh. (werift's ICE restart neither re-queries STUN on existing
+ * sockets nor restarts DTLS, so a PATCH restart could not use them.)
+ */
+const FIRST_ATTEMPT_MS = 3_000;
 /** Media held while connecting: a few seconds at typical bitrates, always from a keyframe. */
 const STARTUP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -31,8 +40,8 @@ interface Media {
  * receiver's first decoded frame is the stream's first IDR.
  */
 export class WhipSession {
-  readonly #peer: PublisherPeer;
-  readonly #client: WhipClient;
+  #peer: PublisherPeer;
+  #client: WhipClient;
   readonly #abort = new AbortController();
   readonly #held = new StartupBuffer<Media>(STARTUP_BUFFER_BYTES);
   #clocks: { video: RtpClock; audio: RtpClock } | undefined;
@@ -47,19 +56,25 @@ export class WhipSession {
     readonly config: SessionConfig,
     readonly emit: (event: SessionEvent) => void,
   ) {
-    this.#peer = new PublisherPeer({
-      video: config.video,
-      audio: config.audio,
-      videoBitrate: config.videoBitrate,
-      iceServers: config.iceServers,
-      loopbackCandidates: config.loopbackCandidates,
-    });
-    this.#client = new WhipClient({
-      endpoint: config.endpoint,
-      token: config.token,
-      timeoutMs: config.timeoutMs,
+    this.#peer = this.#newPeer(config.iceServers);
+    this.#client = this.#newClient();
+  }
+
+  #newPeer(iceServers: IceServer[]): PublisherPeer {
+    const c = this.config;
+    const peer = new PublisherPeer({ video: c.video, audio: c.audio, videoBitrate: c.videoBitrate, iceServers, loopbackCandidates: c.loopbackCandidates });
+    if (this.#clocks) peer.setClocks(this.#clocks);
+    return peer;
+  }
+
+  #newClient(): WhipClient {
+    const c = this.config;
+    return new WhipClient({
+      endpoint: c.endpoint,
+      token: c.token,
+      timeoutMs: c.timeoutMs,
       signal: this.#abort.signal,
-      log: (message) => emit({ type: "log", level: "warn", message }),
+      log: (message) => this.emit({ type: "log", level: "warn", message }),
     });
   }
 
@@ -71,20 +86,30 @@ export class WhipSession {
 
   async #start(): Promise<void> {
     this.emit({ type: "state", state: "signalling", detail: redactUrl(this.config.endpoint) });
-    const offer = await this.#peer.createOffer();
-    const answer = await this.#client.publish(offer);
+    const answer = await this.#negotiate();
+    // Locally configured ICE servers override the endpoint's (whip-client-rules: "may override").
+    const endpointServers = this.config.iceServers.length === 0 ? answer.iceServers : [];
     if (answer.iceServers.length > 0) {
-      this.emit({ type: "log", level: "debug", message: `endpoint offered ${answer.iceServers.length} ICE server(s)` });
-    }
-    const problem = checkAnswer(answer.sdp, offer);
-    if (problem) throw new EndpointRefusedError(`endpoint sent an unusable SDP answer: ${problem}`);
-    try {
-      await this.#peer.acceptAnswer(answer.sdp);
-    } catch (error) {
-      throw new EndpointRefusedError(`endpoint sent an unusable SDP answer: ${error instanceof Error ? error.message : String(error)}`);
+      const use = endpointServers.length > 0 ? "used if the first attempt does not connect" : "--ice-server overrides them";
+      this.emit({ type: "log", level: "debug", message: `endpoint offered ${answer.iceServers.length} ICE server(s); ${use}` });
     }
     this.emit({ type: "state", state: "connecting" });
-    await this.#waitConnected();
+    if (endpointServers.length === 0) {
+      await this.#waitConnected(CONNECT_TIMEOUT_MS);
+    } else {
+      try {
+        await this.#waitConnected(FIRST_ATTEMPT_MS);
+      } catch (error) {
+        if (this.#abort.signal.aborted) throw error;
+        this.emit({ type: "log", level: "info", message: `not connected after ${FIRST_ATTEMPT_MS / 1000} s; publishing again through the endpoint's ${endpointServers.length} ICE server(s)` });
+        await this.#client.end(2_000);
+        await this.#peer.close();
+        this.#peer = this.#newPeer(endpointServers);
+        this.#client = this.#newClient();
+        await this.#negotiate();
+        await this.#waitConnected(CONNECT_TIMEOUT_MS - FIRST_ATTEMPT_MS);
+      }
+    }
     this.#connected = true;
     this.emit({ type: "state", state: "connected" });
     this.#peer.onConnectionState((state) => {
@@ -95,10 +120,24 @@ export class WhipSession {
     this.#enqueueSend(this.#held.drain());
   }
 
-  #waitConnected(): Promise<void> {
+  /** Offer, POST, check and apply the answer (RFC 9725 §4.2). */
+  async #negotiate(): Promise<WhipAnswer> {
+    const offer = await this.#peer.createOffer();
+    const answer = await this.#client.publish(offer);
+    const problem = checkAnswer(answer.sdp, offer);
+    if (problem) throw new EndpointRefusedError(`endpoint sent an unusable SDP answer: ${problem}`);
+    try {
+      await this.#peer.acceptAnswer(answer.sdp);
+    } catch (error) {
+      throw new EndpointRefusedError(`endpoint sent an unusable SDP answer: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return answer;
+  }
+
+  #waitConnected(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.#peer.connectionState === "connected") return resolve();
-      const timer = setTimeout(() => reject(new ConnectionError(`WebRTC did not connect within ${CONNECT_TIMEOUT_MS / 1000} s (ICE/DTLS)`)), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new ConnectionError(`WebRTC did not connect within ${CONNECT_TIMEOUT_MS / 1000} s (ICE/DTLS)`)), timeoutMs);
       const onAbort = () => {
         clearTimeout(timer);
         reject(new ConnectionError("stopped before the connection was up"));

@@ -76,6 +76,18 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(r.liveStats?.video?.framesDecoded ?? 0).toBeGreaterThan(0);
   });
 
+  test("the endpoint's Link ICE servers: when the first attempt cannot connect, whipcast publishes again through them", async () => {
+    const r = await runScenario({ args: ["--source", "test", "--size", "320x240", "--duration", "9"], endpointStunOnly: true });
+    expect({ exit: r.exitCode, stderr: r.stderr.filter((l) => l.includes('"error"')) }).toEqual({ exit: 0, stderr: [] });
+    // Session 1 (answer with a wrong ice-pwd) cannot connect; it is deleted, and session 2,
+    // gathered through the STUN server from the Link header, carries the stream.
+    expect(r.sessions).toBe(2);
+    expect(r.deletedSessions).toEqual(["s1", "s2"]);
+    expect(r.stunRequests).toBeGreaterThan(0);
+    expect(r.stats!.video!.framesDecoded).toBeGreaterThan(0);
+    expect(r.stats!.video!.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+  });
+
   test("bearer token: sent on POST and DELETE", async () => {
     const token = "e2e-secret-token-4711";
     const r = await runScenario({ args: ["--source", "test", "--size", "320x240", "--duration", "2", "--token", token], token });

@@ -3,7 +3,7 @@ import { inLoopbackNamespace } from "../helpers/netns.ts";
 import type { ScenarioResult } from "./scenario.ts";
 
 /** Run scenario.ts in its own loopback-only namespace and parse its result line. */
-export async function runScenario(scenario: { args: string[]; token?: string; sigtermAfterMs?: number; lossAfterConnect?: number }): Promise<ScenarioResult> {
+export async function runScenario(scenario: { args: string[]; token?: string; sigtermAfterMs?: number; lossAfterConnect?: number; endpointStunOnly?: boolean }): Promise<ScenarioResult> {
   const cmd = inLoopbackNamespace([process.execPath, join(import.meta.dir, "scenario.ts"), JSON.stringify(scenario)]);
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

@@ -7,6 +7,7 @@
  */
 import { binary } from "../helpers/binary.ts";
 import { type InboundStats, startBrowserWhipEndpoint } from "../helpers/browser-whip-endpoint.ts";
+import { startStunServer } from "../helpers/stun-server.ts";
 
 interface Scenario {
   args: string[];
@@ -15,6 +16,8 @@ interface Scenario {
   sigtermAfterMs?: number;
   /** Once connected, drop this share of full-size UDP packets (video RTP) with iptables. */
   lossAfterConnect?: number;
+  /** The endpoint offers a loopback STUN server in a Link header and breaks its first answer. */
+  endpointStunOnly?: boolean;
 }
 
 export interface ScenarioResult {
@@ -27,6 +30,10 @@ export interface ScenarioResult {
   deleted: boolean;
   authorization: (string | null)[];
   sent: { videoFrames: number; audioPackets: number; retransmitted: number } | undefined;
+  /** Sessions the endpoint deleted, by id (s1, s2, ...). */
+  deletedSessions: string[];
+  /** Binding requests the Link-advertised STUN server answered. */
+  stunRequests: number;
   error?: string;
 }
 
@@ -39,7 +46,11 @@ function dropUdp(share: number): void {
   const r = Bun.spawnSync(rule);
   if (r.exitCode !== 0) throw new Error(`iptables failed: ${r.stderr.toString()}`);
 }
-const endpoint = await startBrowserWhipEndpoint(scenario.token ? { token: scenario.token } : {});
+const stun = scenario.endpointStunOnly ? await startStunServer() : undefined;
+const endpoint = await startBrowserWhipEndpoint({
+  ...(scenario.token ? { token: scenario.token } : {}),
+  ...(stun ? { links: [`<${stun.url}>; rel="ice-server"`, `<https://example.invalid/>; rel="help"`], breakFirstAnswer: true } : {}),
+});
 try {
   const proc = Bun.spawn([binary(), "publish", endpoint.url, ...scenario.args, "--log", "json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
   const stderrText = new Response(proc.stderr).text();
@@ -78,10 +89,13 @@ try {
     sessions: endpoint.sessions.length,
     deleted: endpoint.sessions.length > 0 && endpoint.deleted.has(endpoint.sessions[0]!),
     authorization: endpoint.requests.filter((r) => r.path.startsWith("/whip")).map((r) => r.authorization),
+    deletedSessions: [...endpoint.deleted].sort(),
+    stunRequests: stun?.bindingRequests ?? 0,
     sent: summary ? { videoFrames: summary.videoFrames as number, audioPackets: summary.audioPackets as number, retransmitted: summary.retransmitted as number } : undefined,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await endpoint.close();
+  stun?.close();
 }
 process.exit(0);

@@ -40,6 +40,14 @@ export interface RecordedRequest {
   contentType: string | null;
 }
 
+export interface EndpointOptions {
+  token?: string;
+  /** Link header values sent with the 201 (RFC 9725 §4.6). */
+  links?: string[];
+  /** Answer the first offer with a wrong ice-pwd, so only an ICE restart can connect. */
+  breakFirstAnswer?: boolean;
+}
+
 const PAGE = `<!doctype html><meta charset=utf-8><title>whipcast test receiver</title><body>
 <script>
 window.sessions = {};
@@ -87,7 +95,7 @@ export interface BrowserWhipEndpoint {
   close(): Promise<void>;
 }
 
-export async function startBrowserWhipEndpoint(options: { token?: string } = {}): Promise<BrowserWhipEndpoint> {
+export async function startBrowserWhipEndpoint(options: EndpointOptions = {}): Promise<BrowserWhipEndpoint> {
   const browser: Browser = await launchChromium();
   const requests: RecordedRequest[] = [];
   const sessions: string[] = [];
@@ -107,9 +115,13 @@ export async function startBrowserWhipEndpoint(options: { token?: string } = {})
       if (req.method === "POST" && path === "/whip") {
         if (req.headers.get("content-type") !== "application/sdp") return new Response("need application/sdp", { status: 415 });
         const id = `s${++next}`;
-        const answer = await page.evaluate(([i, o]) => (window as unknown as { answer(i: string, o: string): Promise<string> }).answer(i!, o!), [id, await req.text()]);
+        const offer = await req.text();
+        let answer = await page.evaluate(([i, o]) => (window as unknown as { answer(i: string, o: string): Promise<string> }).answer(i!, o!), [id, offer]);
+        if (options.breakFirstAnswer && next === 1) answer = answer.replace(/^a=ice-pwd:.*$/m, "a=ice-pwd:wrongwrongwrongwrongwrong");
         sessions.push(id);
-        return new Response(answer, { status: 201, headers: { "content-type": "application/sdp", location: `/whip/${id}`, etag: `"${id}"` } });
+        const headers = new Headers({ "content-type": "application/sdp", location: `/whip/${id}`, etag: `"${id}"` });
+        for (const link of options.links ?? []) headers.append("link", link);
+        return new Response(answer, { status: 201, headers });
       }
       const m = /^\/whip\/(s\d+)$/.exec(path);
       if (req.method === "DELETE" && m) {
