@@ -82,3 +82,24 @@ export interface SentSummary {
   audioPackets: number;
   retransmitted: number;
 }
+
+// ── Server worker ────────────────────────────────────────────────────────────────────────────
+export interface ServerConfig {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Also try this port first and fall back to a free one if it is taken (embedded default). */
+  preferPort?: number;
+  token: string | undefined;
+  viewerToken: string | undefined;
+  maxViewers: number;
+  iceServers: IceServer[];
+}
+
+export type ServerCommand = { type: "start"; config: ServerConfig } | { type: "stop" };
+
+export type ServerEvent =
+  | { type: "listening"; origin: string }
+  | { type: "log"; level: "debug" | "info" | "warn"; message: string }
+  | { type: "error"; error: ErrorPayload }
+  | { type: "stopped" };

@@ -3,7 +3,7 @@
  * relative paths (compiled to .js) inside the `bun build --compile` executable, whose embedded
  * files sit under /$bunfs/root/ (build.ts passes them as extra entrypoints).
  */
-export type WorkerName = "codec/opus.worker" | "webrtc/session.worker";
+export type WorkerName = "codec/opus.worker" | "webrtc/session.worker" | "server/server.worker";
 
 export function workerUrl(name: WorkerName): string {
   const compiled = import.meta.url.includes("$bunfs");

@@ -8,9 +8,10 @@ import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_STATUS } from "./exit-co
 import { Logger } from "./log.ts";
 import { ENCODERS, type PublishFlags, repeatedFlag, resolvePublishOptions } from "./options.ts";
 import { startPublish } from "./publish.ts";
+import { resolveServeOptions, type ServeFlags, startServerWorker } from "./serve.ts";
 
 const publishArgs = {
-  url: { type: "positional", required: false, description: "WHIP endpoint URL (or set WHIP_URL)", valueHint: "URL" },
+  url: { type: "positional", required: false, description: "WHIP endpoint URL (or set WHIP_URL); none: publish to a built-in server on 127.0.0.1", valueHint: "URL" },
   token: { type: "string", description: "Bearer token for the endpoint (or WHIP_TOKEN)" },
   "token-file": { type: "string", description: "Read the bearer token from a file", valueHint: "PATH" },
   source: { type: "string", default: "camera", description: "camera, screen, test, or a media file", valueHint: "camera|screen|test|FILE" },
@@ -65,6 +66,45 @@ const publish = defineCommand({
   },
 });
 
+const serveArgs = {
+  host: { type: "string", default: "127.0.0.1", description: "Address to listen on", valueHint: "ADDRESS" },
+  port: { type: "string", default: "8080", description: "Port to listen on (0: any free port)" },
+  token: { type: "string", description: "Bearer token publishers must send (generated when --host is not loopback)" },
+  "viewer-token": { type: "string", description: "Bearer token viewers must send (viewing is open without it)" },
+  "max-viewers": { type: "string", default: "50", description: "Viewers per stream" },
+  "ice-server": { type: "string", description: "STUN/TURN server to use and advertise, repeatable", valueHint: "URL" },
+  log: { type: "string", default: "text", description: "Log format: text or json" },
+  quiet: { type: "boolean", default: false, description: "Print errors only" },
+  verbose: { type: "boolean", default: false, description: "Print debug detail" },
+} as const satisfies ArgsDef;
+
+const serve = defineCommand({
+  meta: { name: "serve", description: "Run a WHIP ingest and WHEP playback server with a browser viewer" },
+  args: serveArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, serveArgs);
+    const opts = resolveServeOptions(args as unknown as ServeFlags, repeatedFlag(rawArgs, "ice-server"));
+    const log = new Logger(opts.log, opts.verbosity);
+    log.redactor.add(opts.config.viewerToken);
+    const server = await startServerWorker(opts.config, log);
+    if (opts.generatedToken) {
+      // Shown once, on stdout, so a script can capture it; never logged.
+      process.stdout.write(`publish token (generated; pass --token to choose one): ${opts.config.token}\n`);
+    }
+    log.redactor.add(opts.config.token);
+    log.info(`serving on ${server.origin} (publish to ${server.origin}/whip/NAME, watch at ${server.origin}/)`);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    log.info(`${signal}: closing every session`);
+    const onSecond = () => process.exit(EXIT_INTERRUPTED);
+    process.once("SIGINT", onSecond);
+    await server.stop();
+    log.info("stopped");
+  },
+});
+
 const devicesArgs = {
   ffmpeg: { type: "string", description: "ffmpeg binary (or WHIPCAST_FFMPEG)", valueHint: "PATH" },
   json: { type: "boolean", default: false, description: "Print JSON" },
@@ -83,7 +123,7 @@ const devices = defineCommand({
 
 const main = defineCommand({
   meta: { name: "whipcast", version: pkg.version, description: pkg.description },
-  subCommands: { publish, devices },
+  subCommands: { publish, serve, devices },
 });
 
 /** citty ignores flags it does not know; a typo must not silently fall back to a default. */
@@ -104,6 +144,7 @@ async function usage(rawArgs: string[]): Promise<string> {
   const sub = rawArgs.find((a) => !a.startsWith("-"));
   if (sub === "publish") return renderUsage(publish as CommandDef, main);
   if (sub === "devices") return renderUsage(devices as CommandDef, main);
+  if (sub === "serve") return renderUsage(serve as CommandDef, main);
   return renderUsage(main);
 }
 
@@ -117,7 +158,7 @@ async function cli(rawArgs: string[]): Promise<number> {
     return rawArgs.length === 0 ? 2 : EXIT_OK;
   }
   const sub = rawArgs[0]!;
-  if (!["publish", "devices"].includes(sub)) throw new UsageError(`unknown command ${sub}; expected publish or devices (see --help)`);
+  if (!["publish", "serve", "devices"].includes(sub)) throw new UsageError(`unknown command ${sub}; expected publish, serve or devices (see --help)`);
   await runCommand(main, { rawArgs });
   return exitStatus;
 }

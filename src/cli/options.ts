@@ -34,7 +34,8 @@ export interface PublishFlags {
 }
 
 export interface PublishOptions {
-  url: string;
+  /** The WHIP endpoint; undefined publishes to an embedded server on 127.0.0.1. */
+  url: string | undefined;
   token: string | undefined;
   source: Source;
   videoDevice: string | undefined;
@@ -108,9 +109,8 @@ export function resolveToken(flags: Pick<PublishFlags, "token" | "token-file">, 
 
 /** Validate every publish flag; the first bad one throws a UsageError naming it. */
 export function resolvePublishOptions(flags: PublishFlags, iceFlags: string[], env: Record<string, string | undefined>): PublishOptions {
-  const rawUrl = flags.url ?? env.WHIP_URL;
-  if (!rawUrl) throw new UsageError("no WHIP endpoint: pass it as the URL argument or set WHIP_URL");
-  const url = parseEndpoint(rawUrl, flags.url !== undefined ? "URL" : "WHIP_URL");
+  const rawUrl = flags.url ?? (env.WHIP_URL?.trim() || undefined);
+  const url = rawUrl === undefined ? undefined : parseEndpoint(rawUrl, flags.url !== undefined ? "URL" : "WHIP_URL");
   const { width, height } = parseSize("--size", flags.size);
   const video = flags.video;
   const audio = flags.audio;

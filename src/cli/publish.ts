@@ -13,6 +13,7 @@ import type { Logger } from "./log.ts";
 import type { PublishOptions } from "./options.ts";
 import { formatBitrate } from "./units.ts";
 import { workerUrl } from "../workers.ts";
+import { startServerWorker } from "./serve.ts";
 
 export interface PublishHooks {
   /** Per-frame send latency samples (ns), for benchmarks. */
@@ -20,7 +21,12 @@ export interface PublishHooks {
   onConnected?: (atNs: bigint) => void;
   onFirstMedia?: (atNs: bigint) => void;
   onFfmpegPid?: (pid: number) => void;
+  /** The viewer address of the embedded server (no URL given); printed on stdout by default. */
+  onWatchAddress?: (url: string) => void;
 }
+
+/** The stream name used on the embedded server. */
+export const EMBEDDED_STREAM = "live";
 
 export interface PublishRun {
   /** Resolves with the error that ended the run, or undefined for a clean stop. */
@@ -64,8 +70,18 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
   };
 
   const run = async () => {
+    let url = opts.url;
+    if (url === undefined) {
+      // No endpoint given: serve one here, on loopback, and publish to it.
+      const server = await startServerWorker({ host: "127.0.0.1", port: 0, preferPort: 8080, token: undefined, viewerToken: undefined, maxViewers: 20, iceServers: opts.iceServers }, log);
+      // Registered first, so it closes last: after the WHIP DELETE has reached it.
+      cleanup.push("embedded server", () => server.stop());
+      url = `${server.origin}/whip/${EMBEDDED_STREAM}`;
+      (hooks.onWatchAddress ?? ((w) => process.stdout.write(`watch at ${w}\n`)))(`${server.origin}/watch/${EMBEDDED_STREAM}`);
+    }
+    const endpoint = url;
     log.redactor.add(opts.token);
-    log.redactor.addUrl(opts.url);
+    log.redactor.addUrl(endpoint);
 
     const os: Os = process.platform === "darwin" ? "darwin" : "linux";
     const ffmpeg = await locateFfmpeg(opts.ffmpeg);
@@ -117,7 +133,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
             if (ev.state === "connecting") log.debug("endpoint answered; connecting (ICE/DTLS)");
             if (ev.state === "connected") {
               hooks.onConnected?.(nowNs());
-              log.info(`live: ${describeSource(opts)} → ${redactUrl(opts.url)}`);
+              log.info(`live: ${describeSource(opts)} → ${redactUrl(endpoint)}`);
             }
             break;
           case "log":
@@ -161,7 +177,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     if (stopReason !== undefined) return;
 
     const config: SessionConfig = {
-      endpoint: opts.url,
+      endpoint,
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       video,
       audio,
@@ -184,7 +200,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     });
 
     log.info(
-      `publishing ${describeSource(opts)}${video ? ` ${opts.width}x${opts.height}@${opts.fps} H.264 ${formatBitrate(opts.videoBitrate)} (${encoder})` : ""}${audio ? ` + Opus ${formatBitrate(opts.audioBitrate)}` : ""} to ${redactUrl(opts.url)}`,
+      `publishing ${describeSource(opts)}${video ? ` ${opts.width}x${opts.height}@${opts.fps} H.264 ${formatBitrate(opts.videoBitrate)} (${encoder})` : ""}${audio ? ` + Opus ${formatBitrate(opts.audioBitrate)}` : ""} to ${redactUrl(endpoint)}`,
     );
 
     let firstMedia = false;

@@ -25,3 +25,10 @@ export function ntpFromUnixNs(unixNs: bigint): bigint {
 export function compactNtp(ntp: bigint): number {
   return Number((ntp >> 16n) & 0xffff_ffffn);
 }
+
+/** Unix-epoch nanoseconds for a 64-bit NTP timestamp (the inverse of ntpFromUnixNs). */
+export function unixNsFromNtp(ntp: bigint): bigint {
+  const seconds = (ntp >> 32n) - NTP_UNIX_OFFSET_SECONDS;
+  const fraction = ((ntp & 0xffff_ffffn) * NS_PER_SECOND) >> 32n;
+  return seconds * NS_PER_SECOND + fraction;
+}

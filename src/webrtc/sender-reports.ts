@@ -1,6 +1,5 @@
 import { RtcpSenderInfo, RtcpSourceDescriptionPacket, RtcpSrPacket, SourceDescriptionChunk, SourceDescriptionItem, timestampSeconds } from "werift";
 import { compactNtp, nowNs, ntpFromUnixNs } from "../rtp/ntp.ts";
-import type { RtpClock } from "../rtp/rtp-clock.ts";
 import type { SenderInternals } from "./sender-internals.ts";
 
 /**
@@ -20,7 +19,7 @@ export class CaptureClockSenderReports {
 
   constructor(
     readonly sender: SenderInternals,
-    readonly clock: () => RtpClock | undefined,
+    readonly clock: () => { at(unixNs: bigint): number } | undefined,
     readonly now: () => bigint = nowNs,
   ) {
     // Silence werift's own SR loop for this sender.

@@ -104,3 +104,12 @@ export function iceServersFromLinks(header: string | null): IceServer[] {
       return server;
     });
 }
+
+/** One ICE server as a Link header value (RFC 9725 §4.6), the inverse of iceServersFromLinks. */
+export function iceServerLink(server: IceServer): string {
+  const quote = (v: string) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  let link = `<${server.urls}>; rel="ice-server"`;
+  if (server.username !== undefined) link += `; username=${quote(server.username)}`;
+  if (server.credential !== undefined) link += `; credential=${quote(server.credential)}; credential-type="password"`;
+  return link;
+}

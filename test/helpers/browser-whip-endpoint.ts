@@ -48,6 +48,26 @@ export interface EndpointOptions {
   breakFirstAnswer?: boolean;
 }
 
+/** Defines window.statsOf(pc): the InboundStats of one peer connection. */
+export const STATS_SCRIPT = `window.statsOf = async (pc) => {
+  const out = { connectionState: pc.connectionState };
+  const report = await pc.getStats();
+  const codecs = {};
+  report.forEach((s) => { if (s.type === "codec") codecs[s.id] = s; });
+  report.forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    const c = codecs[s.codecId] || {};
+    if (s.kind === "video") out.video = { framesDecoded: s.framesDecoded || 0, framesReceived: s.framesReceived || 0,
+      keyFramesDecoded: s.keyFramesDecoded || 0, frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0,
+      packetsLost: s.packetsLost || 0, packetsReceived: s.packetsReceived || 0, nackCount: s.nackCount || 0,
+      pliCount: s.pliCount || 0, freezeCount: s.freezeCount || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
+    if (s.kind === "audio") out.audio = { totalSamplesReceived: s.totalSamplesReceived || 0, audioLevel: s.audioLevel || 0,
+      packetsLost: s.packetsLost || 0, concealedSamples: s.concealedSamples || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
+  });
+  return out;
+};
+`;
+
 const PAGE = `<!doctype html><meta charset=utf-8><title>whipcast test receiver</title><body>
 <script>
 window.sessions = {};
@@ -66,24 +86,8 @@ window.answer = async (id, offer) => {
   }
   return pc.localDescription.sdp;
 };
-window.stats = async (id) => {
-  const pc = window.sessions[id];
-  const out = { connectionState: pc.connectionState };
-  const report = await pc.getStats();
-  const codecs = {};
-  report.forEach((s) => { if (s.type === "codec") codecs[s.id] = s; });
-  report.forEach((s) => {
-    if (s.type !== "inbound-rtp") return;
-    const c = codecs[s.codecId] || {};
-    if (s.kind === "video") out.video = { framesDecoded: s.framesDecoded || 0, framesReceived: s.framesReceived || 0,
-      keyFramesDecoded: s.keyFramesDecoded || 0, frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0,
-      packetsLost: s.packetsLost || 0, packetsReceived: s.packetsReceived || 0, nackCount: s.nackCount || 0,
-      pliCount: s.pliCount || 0, freezeCount: s.freezeCount || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
-    if (s.kind === "audio") out.audio = { totalSamplesReceived: s.totalSamplesReceived || 0, audioLevel: s.audioLevel || 0,
-      packetsLost: s.packetsLost || 0, concealedSamples: s.concealedSamples || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
-  });
-  return out;
-};
+window.stats = (id) => window.statsOf(window.sessions[id]);
+${STATS_SCRIPT}
 </script>`;
 
 export interface BrowserWhipEndpoint {

@@ -1,0 +1,94 @@
+/**
+ * The latest keyframe group of a relayed H.264 stream, so a viewer that joins mid-stream starts
+ * on an IDR at once instead of waiting up to a GOP (or seeing grey, garbled frames).
+ *
+ * Pure: packets are opaque; the caller says each one's RTP timestamp, size and payload.
+ */
+
+/**
+ * Does this RTP payload carry the start of a keyframe? RFC 6184: a single NAL unit (types 1–23)
+ * that is an SPS (7) or IDR slice (5); a STAP-A (24, §5.7.1) aggregating one; or an FU-A (28,
+ * §5.8) whose start bit is set on an IDR fragment.
+ */
+export function startsKeyframe(payload: Uint8Array): boolean {
+  if (payload.length < 1) return false;
+  const type = payload[0]! & 0x1f;
+  if (type === 5 || type === 7) return true;
+  if (type === 24) {
+    let i = 1;
+    while (i + 2 < payload.length) {
+      const size = (payload[i]! << 8) | payload[i + 1]!;
+      const nal = payload[i + 2]! & 0x1f;
+      if (nal === 5 || nal === 7) return true;
+      i += 2 + size;
+    }
+    return false;
+  }
+  if (type === 28 && payload.length >= 2) {
+    const start = (payload[1]! & 0x80) !== 0;
+    return start && (payload[1]! & 0x1f) === 5;
+  }
+  return false;
+}
+
+interface Entry<P> {
+  packet: P;
+  timestamp: number;
+  bytes: number;
+}
+
+export class KeyframeCache<P> {
+  #entries: Entry<P>[] = [];
+  #groupTimestamp: number | undefined;
+  #bytes = 0;
+
+  /** @param maxBytes a group larger than this (a very long GOP) is dropped, not kept partially. */
+  constructor(readonly maxBytes: number) {}
+
+  push(packet: P, timestamp: number, bytes: number, keyframe: boolean): void {
+    if (keyframe && timestamp !== this.#groupTimestamp) {
+      // A new group starts with this access unit. Packets of the same access unit that came
+      // before the one carrying the SPS/IDR (an SEI, an AUD) belong to it.
+      const carried = this.#entries.filter((e) => e.timestamp === timestamp);
+      this.#entries = carried;
+      this.#bytes = carried.reduce((n, e) => n + e.bytes, 0);
+      this.#groupTimestamp = timestamp;
+    } else if (this.#groupTimestamp === undefined) {
+      return; // nothing decodable to cache before the first keyframe
+    }
+    this.#entries.push({ packet, timestamp, bytes });
+    this.#bytes += bytes;
+    if (this.#bytes > this.maxBytes) this.clear();
+  }
+
+  /** The group from its keyframe up to the newest packet, with each packet's RTP timestamp. */
+  snapshot(): { packet: P; timestamp: number }[] {
+    return this.#entries.map(({ packet, timestamp }) => ({ packet, timestamp }));
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  clear(): void {
+    this.#entries = [];
+    this.#bytes = 0;
+    this.#groupTimestamp = undefined;
+  }
+}
+
+/**
+ * RTP timestamps for replaying a cached group to a joining viewer: the newest frame keeps its
+ * timestamp and each earlier one sits one tick before the next. The receiver then sees the group
+ * as already due and decodes it at once, and live frames that follow keep their own timestamps,
+ * so the viewer is not left a GOP behind (its jitter buffer maps RTP time to arrival time from
+ * the first frame it sees). Timestamps are u32 and may wrap.
+ */
+export function squeezedTimestamps(timestamps: readonly number[]): number[] {
+  // Frames in order of first appearance (a late retransmission keeps its frame's place).
+  const index = new Map<number, number>();
+  for (const t of timestamps) if (!index.has(t)) index.set(t, index.size);
+  const last = timestamps.at(-1) === undefined ? undefined : [...index.keys()].at(-1)!;
+  if (last === undefined) return [];
+  return timestamps.map((t) => (last - (index.size - 1 - index.get(t)!)) >>> 0);
+}

@@ -1,0 +1,167 @@
+/**
+ * The two pages `whipcast serve` shows, embedded as strings: no CDN, no build step, no files at
+ * run time. `/` lists the live streams with their viewer counts; `/watch/<stream>` plays one over
+ * WHEP with play/stop, mute, volume and a stats overlay.
+ */
+const STYLE = `
+:root { color-scheme: dark; font: 15px/1.4 system-ui, sans-serif; }
+body { margin: 0; background: #111; color: #eee; }
+header { padding: 12px 20px; background: #1b1b1b; border-bottom: 1px solid #333; }
+header a { color: #eee; text-decoration: none; font-weight: 600; }
+main { padding: 20px; }
+ul { list-style: none; padding: 0; }
+li { padding: 10px 0; border-bottom: 1px solid #2a2a2a; }
+li a { color: #7cc4ff; font-weight: 600; }
+.viewers { color: #aaa; margin-left: 10px; }
+.stage { position: relative; max-width: 1280px; background: #000; }
+video { width: 100%; display: block; aspect-ratio: 16 / 9; background: #000; }
+#stats { position: absolute; top: 8px; left: 8px; padding: 6px 9px; background: rgba(0,0,0,.65);
+  font: 12px/1.5 ui-monospace, monospace; white-space: pre; border-radius: 4px; }
+.controls { display: flex; gap: 12px; align-items: center; padding: 10px 0; }
+button { background: #2d2d2d; color: #eee; border: 1px solid #444; padding: 6px 14px; border-radius: 4px; cursor: pointer; }
+#status { color: #aaa; }
+`;
+
+function escape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function indexPage(): string {
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>whipcast</title><style>${STYLE}</style>
+<header><a href="/">whipcast</a></header>
+<main><h1>Live streams</h1><p id="empty">No stream is live. Publish with <code>whipcast publish http://HOST/whip/NAME</code>.</p>
+<ul id="streams"></ul></main>
+<script>
+const list = document.getElementById("streams"), empty = document.getElementById("empty");
+empty.querySelector("code").textContent = "whipcast publish " + location.origin + "/whip/NAME";
+async function refresh() {
+  try {
+    const streams = await (await fetch("/api/streams", { cache: "no-store" })).json();
+    empty.hidden = streams.length > 0;
+    const seen = new Set();
+    for (const s of streams) {
+      seen.add(s.name);
+      let li = list.querySelector('li[data-stream="' + CSS.escape(s.name) + '"]');
+      if (!li) {
+        li = document.createElement("li");
+        li.dataset.stream = s.name;
+        const a = document.createElement("a");
+        a.href = "/watch/" + encodeURIComponent(s.name);
+        a.textContent = s.name;
+        const v = document.createElement("span");
+        v.className = "viewers";
+        li.append(a, v);
+        list.append(li);
+      }
+      li.querySelector(".viewers").textContent = s.viewers + (s.viewers === 1 ? " viewer" : " viewers");
+    }
+    for (const li of [...list.children]) if (!seen.has(li.dataset.stream)) li.remove();
+  } catch {}
+}
+refresh();
+setInterval(refresh, 1000);
+</script></html>`;
+}
+
+export function watchPage(stream: string, needsToken: boolean): string {
+  const name = escape(stream);
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${name} · whipcast</title><style>${STYLE}</style>
+<header><a href="/">whipcast</a> / ${name}</header>
+<main>
+<div class="stage"><video id="video" playsinline autoplay></video><div id="stats">connecting…</div></div>
+<div class="controls">
+  <button id="play">Stop</button>
+  <button id="mute">Unmute</button>
+  <label>Volume <input id="volume" type="range" min="0" max="1" step="0.05" value="1"></label>
+  <span id="status">connecting…</span>
+</div>
+</main>
+<script>
+const STREAM = ${JSON.stringify(stream)}, NEEDS_TOKEN = ${needsToken};
+const video = document.getElementById("video"), statsBox = document.getElementById("stats");
+const playBtn = document.getElementById("play"), muteBtn = document.getElementById("mute");
+const volume = document.getElementById("volume"), statusEl = document.getElementById("status");
+const token = new URLSearchParams(location.hash.slice(1)).get("token");
+// Browsers refuse to autoplay sound without a gesture: start muted, let the viewer unmute.
+video.muted = true;
+let pc, resource, playing = true, retry, last;
+const auth = () => (token ? { authorization: "Bearer " + token } : {});
+const setStatus = (s) => { statusEl.textContent = s; video.dataset.state = s; };
+
+async function start() {
+  clearTimeout(retry);
+  if (NEEDS_TOKEN && !token) { setStatus("this stream needs a viewer token: open the link with #token=…"); return; }
+  setStatus("connecting…");
+  pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  const stream = new MediaStream();
+  pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; };
+  pc.onconnectionstatechange = () => {
+    if (pc && pc.connectionState === "connected") setStatus("live");
+    if (pc && (pc.connectionState === "failed" || pc.connectionState === "closed")) { stopSession(); schedule(); }
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => { if (pc.iceGatheringState === "complete") r(); else pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()); setTimeout(r, 2000); });
+  try {
+    const res = await fetch("/whep/" + encodeURIComponent(STREAM), { method: "POST", headers: { "content-type": "application/sdp", ...auth() }, body: pc.localDescription.sdp });
+    if (res.status !== 201) {
+      const p = await res.json().catch(() => ({}));
+      throw new Error(res.status === 404 ? "waiting for the stream to go live…" : (p.detail || p.title || "HTTP " + res.status));
+    }
+    resource = new URL(res.headers.get("location"), location.href).href;
+    await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  } catch (e) {
+    stopSession();
+    setStatus(e.message);
+    schedule();
+  }
+}
+function schedule() { if (playing) retry = setTimeout(start, 2000); }
+function stopSession() {
+  if (resource) { fetch(resource, { method: "DELETE", headers: auth(), keepalive: true }).catch(() => {}); resource = undefined; }
+  if (pc) { const p = pc; pc = undefined; p.close(); }
+  video.srcObject = null;
+  last = undefined;
+}
+playBtn.onclick = () => {
+  playing = !playing;
+  playBtn.textContent = playing ? "Stop" : "Play";
+  if (playing) start(); else { clearTimeout(retry); stopSession(); setStatus("stopped"); }
+};
+muteBtn.onclick = () => { video.muted = !video.muted; };
+video.onvolumechange = () => { muteBtn.textContent = video.muted ? "Unmute" : "Mute"; if (Math.abs(video.volume - volume.value) > 0.001) volume.value = video.volume; };
+volume.oninput = () => { video.volume = Number(volume.value); if (video.volume > 0 && video.muted) video.muted = false; };
+addEventListener("pagehide", stopSession);
+
+async function overlay() {
+  if (!pc) { statsBox.textContent = statusEl.textContent; return; }
+  const report = await pc.getStats();
+  let v, rtt;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") v = s;
+    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime;
+  });
+  if (!v) { statsBox.textContent = statusEl.textContent; return; }
+  const now = performance.now();
+  const kbps = last ? ((v.bytesReceived - last.bytes) * 8) / (now - last.t) : 0;
+  last = { t: now, bytes: v.bytesReceived };
+  const lossPct = v.packetsReceived + v.packetsLost > 0 ? (100 * v.packetsLost) / (v.packetsReceived + v.packetsLost) : 0;
+  const jitterMs = v.jitterBufferEmittedCount ? (1000 * v.jitterBufferDelay) / v.jitterBufferEmittedCount : 0;
+  const decodeMs = v.framesDecoded ? (1000 * (v.totalDecodeTime || 0)) / v.framesDecoded : 0;
+  const rttMs = rtt !== undefined ? rtt * 1000 : undefined;
+  const delay = (rttMs ?? 0) / 2 + jitterMs + decodeMs;
+  statsBox.textContent = [
+    (v.frameWidth || 0) + "x" + (v.frameHeight || 0) + " @ " + Math.round(v.framesPerSecond || 0) + " fps",
+    Math.round(kbps) + " kbit/s",
+    "loss " + lossPct.toFixed(1) + " %",
+    "RTT " + (rttMs === undefined ? "–" : rttMs.toFixed(0) + " ms"),
+    "delay ≈ " + delay.toFixed(0) + " ms",
+  ].join("\\n");
+}
+setInterval(() => overlay().catch(() => {}), 1000);
+start();
+</script></html>`;
+}

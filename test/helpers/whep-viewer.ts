@@ -1,0 +1,68 @@
+import type { Page } from "playwright-core";
+import { type InboundStats, STATS_SCRIPT } from "./browser-whip-endpoint.ts";
+import type { Browser } from "./chromium.ts";
+
+/**
+ * A WHEP viewer that is nothing but a plain RTCPeerConnection in headless Chromium: the
+ * "standard WHEP player" a server must work with. It records when the viewer POSTed and when
+ * its video element presented its first frame (requestVideoFrameCallback), both on the page's
+ * clock.
+ */
+const SCRIPT = `
+window.viewer = {};
+window.join = async (endpoint) => {
+  const v = window.viewer;
+  v.postAt = performance.now();
+  const pc = new RTCPeerConnection();
+  v.pc = pc;
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind);
+    el.autoplay = true; el.srcObject = new MediaStream([e.track]);
+    document.body.append(el);
+    if (e.track.kind === "video") el.requestVideoFrameCallback(() => { v.firstFrameAt = performance.now(); });
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()));
+  }
+  const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription.sdp });
+  if (res.status !== 201) return { status: res.status, body: await res.text() };
+  v.resource = new URL(res.headers.get("location"), endpoint).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  return { status: 201 };
+};
+window.leave = async () => {
+  const v = window.viewer;
+  const res = await fetch(v.resource, { method: "DELETE" });
+  v.pc.close();
+  return res.status;
+};
+window.joinTimes = () => ({ postAt: window.viewer.postAt, firstFrameAt: window.viewer.firstFrameAt });
+`;
+
+export interface WhepViewer {
+  page: Page;
+  join(endpoint: string): Promise<{ status: number; body?: string }>;
+  stats(): Promise<InboundStats>;
+  /** ms from the WHEP POST to the first presented video frame, once there is one. */
+  firstFrameAfterMs(): Promise<number | undefined>;
+  leave(): Promise<number>;
+}
+
+export async function openWhepViewer(browser: Browser, origin: string): Promise<WhepViewer> {
+  const page = await browser.page(`${origin}/api/streams`);
+  await page.evaluate(SCRIPT);
+  await page.evaluate(STATS_SCRIPT);
+  return {
+    page,
+    join: (endpoint) => page.evaluate((e) => (window as unknown as { join(e: string): Promise<{ status: number; body?: string }> }).join(e), endpoint),
+    stats: () => page.evaluate(() => (window as unknown as { statsOf(pc: unknown): Promise<InboundStats> }).statsOf((window as unknown as { viewer: { pc: unknown } }).viewer.pc)),
+    async firstFrameAfterMs() {
+      const t = await page.evaluate(() => (window as unknown as { joinTimes(): { postAt: number; firstFrameAt?: number } }).joinTimes());
+      return t.firstFrameAt === undefined ? undefined : t.firstFrameAt - t.postAt;
+    },
+    leave: () => page.evaluate(() => (window as unknown as { leave(): Promise<number> }).leave()),
+  };
+}
