@@ -26,9 +26,15 @@ export function compactNtp(ntp: bigint): number {
   return Number((ntp >> 16n) & 0xffff_ffffn);
 }
 
-/** Unix-epoch nanoseconds for a 64-bit NTP timestamp (the inverse of ntpFromUnixNs). */
+/**
+ * Unix-epoch nanoseconds for a 64-bit NTP timestamp (the inverse of ntpFromUnixNs). NTP seconds
+ * wrap in February 2036 (RFC 5905 §6, era 1): values with the top bit clear are read as era 1,
+ * so this holds from 1968 to 2104.
+ */
 export function unixNsFromNtp(ntp: bigint): bigint {
-  const seconds = (ntp >> 32n) - NTP_UNIX_OFFSET_SECONDS;
+  let ntpSeconds = ntp >> 32n;
+  if (ntpSeconds < 0x8000_0000n) ntpSeconds += 0x1_0000_0000n;
+  const seconds = ntpSeconds - NTP_UNIX_OFFSET_SECONDS;
   const fraction = ((ntp & 0xffff_ffffn) * NS_PER_SECOND) >> 32n;
   return seconds * NS_PER_SECOND + fraction;
 }

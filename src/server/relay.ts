@@ -74,7 +74,7 @@ export class Relay {
   async view(name: string, offer: string): Promise<{ id: string; etag: string; answer: string }> {
     const stream = this.#live(name);
     if (stream.viewers.size >= this.options.maxViewers) {
-      throw new HttpError(503, "Too many viewers", `stream "${name}" has ${stream.viewers.size} viewers, the limit (--max-viewers)`, { "retry-after": "10" });
+      throw new HttpError(503, "Too many viewers", `stream "${name}" already has ${stream.viewers.size} viewer(s), the server's limit (--max-viewers)`, { "retry-after": "10" });
     }
     const viewer = new Viewer(stream.publication.session, this.options.iceServers, this.options.loopback);
     const id = newId();

@@ -89,8 +89,9 @@ export class WhipClient {
       }
       if (res.status === 201 || res.status === 200) return this.#accept(res, url);
       const body = await this.#readBody(res).catch(() => "");
-      const why = describeProblem(res.headers.get("content-type"), body);
       const label = `${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+      // A problem title that only repeats the status text adds nothing: "401 Unauthorized: <detail>".
+      const why = describeProblem(res.headers.get("content-type"), body)?.replace(new RegExp(`^${res.statusText.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: `, "i"), "");
       if (res.status >= 500) {
         const retryAfter = res.status === 503 ? parseRetryAfter(res.headers.get("retry-after"), Date.now()) : undefined;
         if (attempt < this.#o.maxAttempts && (retryAfter === undefined || retryAfter <= this.#o.maxRetryAfterMs)) {

@@ -28,8 +28,12 @@ describe("bad input: one line naming the problem, exit 2", () => {
     [["publish", "http://127.0.0.1:9/w", "--token-file", "/nonexistent"], "--token-file /nonexistent: no such file"],
     [["publish", "http://127.0.0.1:9/w", "--fsp", "30"], "unknown flag --fsp (see --help)"],
     [["publish", "ftp://example.com/w"], "URL must be an http or https URL (got ftp:)"],
-    [["publish"], "no WHIP endpoint: pass it as the URL argument or set WHIP_URL"],
-    [["stream"], "unknown command stream; expected publish or devices (see --help)"],
+    [["stream"], "unknown command stream; expected publish, serve or devices (see --help)"],
+    [["serve", "--port", "70000"], "--port must be an integer from 0 to 65535 (got 70000)"],
+    [["serve", "--max-viewers", "0"], "--max-viewers must be an integer from 1 to 10000 (got 0)"],
+    [["serve", "--token", "short"], "--token must be 8 to 256 printable characters with no spaces"],
+    [["serve", "--host", "bad host"], '--host must be an IP address or host name (got "bad host")'],
+    [["serve", "--ice-server", "turn:h:3478"], "--ice-server turn: needs credentials, as turn:USER:PASS@HOST:PORT"],
   ])("%j", async (args, message) => {
     const r = await whipcast(args);
     expect(r.lines).toEqual([`whipcast: error: ${message}`]);
@@ -40,6 +44,9 @@ describe("bad input: one line naming the problem, exit 2", () => {
     const help = await whipcast(["publish", "--help"]);
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain("--video-bitrate");
+    const serveHelp = await whipcast(["serve", "--help"]);
+    expect(serveHelp.exitCode).toBe(0);
+    expect(serveHelp.stdout).toContain("--max-viewers");
     const version = await whipcast(["--version"]);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });

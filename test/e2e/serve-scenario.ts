@@ -92,10 +92,138 @@ async function relay(browser: Browser) {
   };
 }
 
+/** A viewer joining 3 s into the stream: time from its WHEP POST to its first presented frame. */
+async function lateJoin(browser: Browser) {
+  const server = await serve();
+  const pub = publish(`${server.origin}/whip/live`, ["--size", "640x360", "--keyframe-interval", "2", "--duration", "9"]);
+  await waitLive(server.origin);
+  await Bun.sleep(3_000);
+  const viewer = await openWhepViewer(browser, server.origin);
+  const join = await viewer.join(`${server.origin}/whep/live`);
+  const firstFrameMs = await until("first frame", () => viewer.firstFrameAfterMs(), 10_000);
+  await Bun.sleep(2_000);
+  const stats = await viewer.stats();
+  await pub.exited;
+  return { join, firstFrameMs, keyFramesDecoded: stats.video?.keyFramesDecoded ?? 0, framesDecoded: stats.video?.framesDecoded ?? 0, freezeCount: stats.video?.freezeCount ?? -1 };
+}
+
+/** Chromium with fake devices publishes over WHIP (a publisher we did not write); Chromium views. */
+async function chromiumPublisher() {
+  const server = await serve();
+  const publisherBrowser = await launchChromium(["--use-fake-device-for-media-stream"]);
+  cleanups.push(() => publisherBrowser.close());
+  const page = await publisherBrowser.page(`${server.origin}/api/streams`);
+  const status = await page.evaluate(async (endpoint) => {
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    for (const track of media.getTracks()) pc.addTransceiver(track, { direction: "sendonly", streams: [media] });
+    await pc.setLocalDescription(await pc.createOffer());
+    if (pc.iceGatheringState !== "complete") {
+      await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r(undefined)));
+    }
+    const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription!.sdp });
+    if (res.status === 201) await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    (window as unknown as { publisher: RTCPeerConnection }).publisher = pc;
+    return res.status;
+  }, `${server.origin}/whip/cam`);
+  await waitLive(server.origin, "cam");
+  const viewerBrowser = await launchChromium();
+  cleanups.push(() => viewerBrowser.close());
+  const viewer = await openWhepViewer(viewerBrowser, server.origin);
+  const join = await viewer.join(`${server.origin}/whep/cam`);
+  await until("first frame", () => viewer.firstFrameAfterMs(), 10_000).catch(() => undefined);
+  await Bun.sleep(3_000);
+  const stats = await viewer.stats();
+  return { publishStatus: status, join, stats };
+}
+
+/** Each refusal, with its status, from a serve with a token and a one-viewer limit. */
+async function refusals(browser: Browser) {
+  const token = "serve-secret-token-0042";
+  const server = await serve(["--token", token, "--max-viewers", "1"]);
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.origin}${path}`, { method: "POST", headers: { "content-type": "application/sdp", ...headers }, body }).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() }));
+  const auth = { authorization: `Bearer ${token}` };
+  const noToken = publish(`${server.origin}/whip/live`, ["--size", "320x240", "--duration", "2"]);
+  await noToken.exited;
+  const noTokenStderr = await new Response(noToken.stderr).text();
+  const pub = publish(`${server.origin}/whip/live`, ["--size", "320x240", "--duration", "12", "--token", token]);
+  await waitLive(server.origin);
+  const viewer1 = await openWhepViewer(browser, server.origin);
+  const viewer2 = await openWhepViewer(browser, server.origin);
+  const result = {
+    noTokenExit: noToken.exitCode,
+    noTokenStderr: noTokenStderr.split("\n").filter((l) => l.includes('"error"')),
+    rawWithoutToken: (await post("/whip/other", "v=0\r\n")).status,
+    secondPublisher: (await post("/whip/live", "v=0\r\n", auth)).status,
+    malformed: await post("/whip/other", "this is not SDP", auth),
+    oversized: (await post("/whip/other", `v=0\r\n${"a=x-padding:0123456789abcdef\r\n".repeat(3000)}`, auth)).status,
+    wrongType: (await post("/whip/other", "v=0\r\n", { ...auth, "content-type": "text/plain" })).status,
+    unknownStream: (await post("/whep/nosuch", "v=0\r\n")).status,
+    viewer1: await viewer1.join(`${server.origin}/whep/live`),
+    viewer2: await viewer2.join(`${server.origin}/whep/live`),
+    options: await fetch(`${server.origin}/whip/live`, { method: "OPTIONS" }).then((r) => ({ status: r.status, acceptPost: r.headers.get("accept-post"), cors: r.headers.get("access-control-allow-origin") })),
+  };
+  pub.kill("SIGTERM");
+  await pub.exited;
+  server.proc.kill("SIGTERM");
+  await server.proc.exited;
+  const serverLog = (await server.stderr) + (await server.stdout);
+  return { ...result, publisherExit: pub.exitCode, serverExit: server.proc.exitCode, tokenInServerLog: serverLog.includes(token) };
+}
+
+/**
+ * `whipcast publish` with no URL: it prints the watch address; the watch page (our own WHEP
+ * player) decodes from it, and its mute, volume and play/stop controls change the element.
+ */
+async function embedded(browser: Browser) {
+  const pub = Bun.spawn([binary(), "publish", "--source", "test", "--size", "640x360", "--duration", "14"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  cleanups.push(() => pub.kill("SIGKILL"));
+  const reader = pub.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!/watch at \S+\n/.test(out)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const watchUrl = /watch at (\S+)\n/.exec(out)?.[1];
+  if (!watchUrl) return { stdout: out };
+  const page = await browser.page(watchUrl);
+  const video = page.locator("#video");
+  await until("decoded frame", async () => ((await video.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0 ? true : undefined), 10_000);
+  await Bun.sleep(1_500);
+  const el = () => video.evaluate((v: HTMLVideoElement) => ({ muted: v.muted, volume: v.volume, playing: v.srcObject !== null, width: v.videoWidth, height: v.videoHeight }));
+  const initial = await el();
+  await page.click("#mute");
+  const afterUnmute = await el();
+  await page.locator("#volume").fill("0.3");
+  const afterVolume = await el();
+  await page.click("#mute");
+  const afterMute = await el();
+  const shotPath = `${process.env.TMPDIR ?? "/tmp"}/whipcast-watch-${process.pid}.png`;
+  await page.screenshot({ path: shotPath });
+  // Is the screenshot a picture? Its luma spread, via ffmpeg (grey = 0 spread).
+  const gray = Bun.spawnSync(["ffmpeg", "-v", "error", "-i", shotPath, "-f", "rawvideo", "-pix_fmt", "gray", "-"]).stdout;
+  let sum = 0;
+  let sq = 0;
+  for (const b of gray) (sum += b), (sq += b * b);
+  const mean = sum / gray.length;
+  const lumaStdDev = Math.sqrt(sq / gray.length - mean * mean);
+  const overlay = await page.locator("#stats").innerText();
+  await page.click("#play");
+  const afterStop = { ...(await el()), status: await page.locator("#status").innerText() };
+  await page.click("#play");
+  await until("playing again", async () => ((await video.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0 && (await page.locator("#status").innerText()) === "live" ? true : undefined), 10_000).catch(() => undefined);
+  const afterPlay = { ...(await el()), status: await page.locator("#status").innerText() };
+  pub.kill("SIGTERM");
+  await pub.exited;
+  return { watchUrl, initial, afterUnmute, afterVolume, afterMute, lumaStdDev, overlay, afterStop, afterPlay, publisherExit: pub.exitCode };
+}
+
 const browser = await launchChromium();
 cleanups.push(() => browser.close());
 try {
-  const scenarios: Record<string, (b: Browser) => Promise<unknown>> = { relay };
+  const scenarios: Record<string, (b: Browser) => Promise<unknown>> = { relay, lateJoin, chromiumPublisher, refusals, embedded };
   const run = scenarios[input.name];
   if (!run) throw new Error(`no scenario ${input.name}`);
   const result = await run(browser);

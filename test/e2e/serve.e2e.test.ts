@@ -1,0 +1,120 @@
+import { describe, expect, test } from "bun:test";
+import type { InboundStats } from "../helpers/browser-whip-endpoint.ts";
+import { runInNamespace } from "./run-scenario.ts";
+
+/** Each scenario runs serve-scenario.ts in its own loopback-only network namespace. */
+const scenario = <R>(name: string) => runInNamespace<R>("serve-scenario.ts", { name });
+
+describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
+  test("publish → serve → three Chromium WHEP viewers: each decodes ≥ 80 % of 8 s at 1280x720 with sound; / counts 3, then 2", async () => {
+    const r = await scenario<{
+      joins: { status: number }[];
+      decodedOver8s: number[];
+      sizes: string[];
+      audioLevels: number[];
+      audioSamples: number[];
+      packetsLost: number[];
+      countWith3: string;
+      countWith2: string;
+      leaveStatus: number;
+      publisherExit: number;
+      publisherErrors: string[];
+    }>("relay");
+    expect(r.joins).toEqual([{ status: 201 }, { status: 201 }, { status: 201 }]);
+    // 8 s at 30 fps is 240 frames sent while they watched.
+    for (const decoded of r.decodedOver8s) expect(decoded).toBeGreaterThanOrEqual(0.8 * 240);
+    expect(r.sizes).toEqual(["1280x720", "1280x720", "1280x720"]);
+    for (const level of r.audioLevels) expect(level).toBeGreaterThan(0);
+    for (const samples of r.audioSamples) expect(samples).toBeGreaterThanOrEqual(0.8 * 8 * 48_000);
+    expect(r.packetsLost).toEqual([0, 0, 0]);
+    expect(r.countWith3).toBe("3 viewers");
+    expect(r.leaveStatus).toBe(200);
+    expect(r.countWith2).toBe("2 viewers");
+    expect(r.publisherExit).toBe(0);
+    expect(r.publisherErrors).toEqual([]);
+  });
+
+  test("a viewer joining 3 s in decodes its first frame within one keyframe interval (2 s) + 0.5 s, starting on a keyframe", async () => {
+    const r = await scenario<{ join: { status: number }; firstFrameMs: number; keyFramesDecoded: number; framesDecoded: number; freezeCount: number }>("lateJoin");
+    expect(r.join.status).toBe(201);
+    expect(r.firstFrameMs).toBeLessThanOrEqual(2_000 + 500);
+    expect(r.keyFramesDecoded).toBeGreaterThanOrEqual(1);
+    expect(r.framesDecoded).toBeGreaterThan(30);
+    expect(r.freezeCount).toBe(0);
+  });
+
+  test("Chromium with fake devices publishes over WHIP, and a Chromium viewer decodes it", async () => {
+    const r = await scenario<{ publishStatus: number; join: { status: number }; stats: InboundStats }>("chromiumPublisher");
+    expect(r.publishStatus).toBe(201);
+    expect(r.join.status).toBe(201);
+    expect(r.stats.video!.mimeType).toBe("video/H264");
+    expect(r.stats.video!.framesDecoded).toBeGreaterThan(30);
+    expect({ w: r.stats.video!.frameWidth, h: r.stats.video!.frameHeight }).toEqual({ w: 640, h: 480 });
+    expect(r.stats.audio!.totalSamplesReceived).toBeGreaterThan(48_000);
+  });
+
+  test("refusals: 401 without the token, 409 second publisher, 400 malformed SDP, 413 oversized, 415, 404, 503 past --max-viewers", async () => {
+    const r = await scenario<{
+      noTokenExit: number;
+      noTokenStderr: string[];
+      rawWithoutToken: number;
+      secondPublisher: number;
+      malformed: { status: number; type: string; body: string };
+      oversized: number;
+      wrongType: number;
+      unknownStream: number;
+      viewer1: { status: number };
+      viewer2: { status: number; body: string };
+      options: { status: number; acceptPost: string; cors: string };
+      publisherExit: number;
+      serverExit: number;
+      tokenInServerLog: boolean;
+    }>("refusals");
+    // whipcast publish against it without the token: exit 3 and one error line naming the status.
+    expect(r.noTokenExit).toBe(3);
+    expect(r.noTokenStderr.length).toBe(1);
+    expect(r.noTokenStderr[0]).toContain("401");
+    expect(r.rawWithoutToken).toBe(401);
+    expect(r.secondPublisher).toBe(409);
+    expect(r.malformed.status).toBe(400);
+    expect(r.malformed.type).toBe("application/problem+json");
+    expect(JSON.parse(r.malformed.body).detail).toContain("v=0");
+    expect(r.oversized).toBe(413);
+    expect(r.wrongType).toBe(415);
+    expect(r.unknownStream).toBe(404);
+    expect(r.viewer1.status).toBe(201);
+    expect(r.viewer2.status).toBe(503);
+    expect(r.options).toEqual({ status: 204, acceptPost: "application/sdp", cors: "*" });
+    // SIGTERM on both: clean exits, and the token never reached the server's output.
+    expect(r.publisherExit).toBe(0);
+    expect(r.serverExit).toBe(0);
+    expect(r.tokenInServerLog).toBe(false);
+  });
+
+  test("publish with no URL prints the watch address; the watch page decodes, and its controls change the element", async () => {
+    const r = await scenario<{
+      watchUrl: string;
+      initial: { muted: boolean; volume: number; playing: boolean; width: number; height: number };
+      afterUnmute: { muted: boolean };
+      afterVolume: { volume: number; muted: boolean };
+      afterMute: { muted: boolean };
+      lumaStdDev: number;
+      overlay: string;
+      afterStop: { playing: boolean; status: string };
+      afterPlay: { playing: boolean; status: string; width: number };
+      publisherExit: number;
+    }>("embedded");
+    expect(r.watchUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/watch\/live$/);
+    expect(r.initial).toMatchObject({ muted: true, playing: true, width: 640, height: 360 });
+    expect(r.afterUnmute.muted).toBe(false);
+    expect(r.afterVolume).toMatchObject({ volume: 0.3, muted: false });
+    expect(r.afterMute.muted).toBe(true);
+    // A decoded test pattern, not a blank page: a flat image has a luma spread near 0.
+    expect(r.lumaStdDev).toBeGreaterThan(20);
+    expect(r.overlay).toContain("640x360");
+    expect(r.overlay).toMatch(/RTT \d+ ms/);
+    expect(r.afterStop).toMatchObject({ playing: false, status: "stopped" });
+    expect(r.afterPlay).toMatchObject({ playing: true, status: "live", width: 640 });
+    expect(r.publisherExit).toBe(0);
+  });
+});
