@@ -58,7 +58,7 @@ describe("endpoint and media failures", () => {
     stops.push(ep.stop);
     const r = await whipcast(["publish", ep.url, "--source", "test", "--quiet", "--token", "tok_abcdef123"]);
     expect(r.exitCode).toBe(3);
-    expect(r.lines).toEqual(["whipcast: error: endpoint refused the stream: 401 Unauthorized: Unauthorized: invalid stream key"]);
+    expect(r.lines).toEqual(["whipcast: error: endpoint refused the stream: 401 Unauthorized: invalid stream key"]);
     expect(ep.seen.filter((s) => s.method === "DELETE")).toHaveLength(0);
   });
 
