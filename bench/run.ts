@@ -12,6 +12,16 @@ import { OpusStreamEncoder, DEFAULT_OPUS_SETTINGS } from "../src/codec/opus-enco
 import { nowNs } from "../src/rtp/ntp.ts";
 import { binary } from "../test/helpers/binary.ts";
 import { startBrowserWhipEndpoint } from "../test/helpers/browser-whip-endpoint.ts";
+import { launchChromium } from "../test/helpers/chromium.ts";
+import { canUseNetns, inLoopbackNamespace } from "../test/helpers/netns.ts";
+import { openWhepViewer, type WhepViewer } from "../test/helpers/whep-viewer.ts";
+
+// Like the tests, run inside a loopback-only network namespace where one can be made: every
+// packet stays on 127.0.0.1 and no ICE agent looks for other interfaces or STUN servers.
+if (canUseNetns() && process.env.WHIPCAST_TEST_NETNS !== "1") {
+  const proc = Bun.spawn(inLoopbackNamespace([process.execPath, ...process.argv.slice(1)]), { stdio: ["inherit", "inherit", "inherit"] });
+  process.exit(await proc.exited);
+}
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLK_TCK = 100;
@@ -142,7 +152,78 @@ async function opusSpeed(): Promise<void> {
   row("Opus encode speed (realtime factor, 128k stereo, complexity 10)", `WebAssembly ${wasmRtf.toFixed(0)}× (${((100 / wasmRtf)).toFixed(2)} % of a core)`, `native libopus via ffmpeg ${nativeRtf.toFixed(0)}× (ratio ${(wasmRtf / nativeRtf).toFixed(2)})`);
 }
 
+// 5 & 6. The relay: CPU of `whipcast serve` per viewer count, and a viewer's join time.
+async function relay(): Promise<void> {
+  const serve = Bun.spawn([binary(), "serve", "--port", "0", "--max-viewers", "100"], { stderr: "pipe" });
+  const reader = serve.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let origin: string | undefined;
+  while (!origin) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`serve exited: ${text}`);
+    text += value;
+    origin = /serving on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
+  }
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  const browser = await launchChromium();
+  const total = 8 + 20 * 2 + 10;
+  const pub = Bun.spawn([binary(), "publish", `${origin}/whip/bench`, "--source", "test", "--size", "1280x720", "--fps", "30", "--video-bitrate", "2500k", "--encoder", "x264", "--duration", String(total), "--quiet"], { stderr: "inherit" });
+  try {
+    while (!((await (await fetch(`${origin}/api/streams`)).json()) as unknown[]).length) await Bun.sleep(100);
+    await Bun.sleep(2000);
+    const measure = async (seconds: number) => {
+      const c0 = cpuSeconds(serve.pid);
+      const t0 = performance.now();
+      await Bun.sleep(seconds * 1000);
+      return (100 * (cpuSeconds(serve.pid) - c0)) / ((performance.now() - t0) / 1000);
+    };
+    const base = await measure(4);
+    const viewers: WhepViewer[] = [];
+    const shares: string[] = [];
+    for (const n of [1, 5, 20]) {
+      while (viewers.length < n) {
+        const v = await openWhepViewer(browser, origin);
+        await v.join(`${origin}/whep/bench`, false);
+        viewers.push(v);
+      }
+      await Bun.sleep(1500);
+      const share = await measure(4);
+      shares.push(`${n}: ${share.toFixed(1)} % (+${((share - base) / n).toFixed(2)} %/viewer)`);
+    }
+    row("relay CPU, `serve` process, 720p30 2.5 Mbit/s + Opus, by viewers", shares.join("; "), `publisher only, no viewers: ${base.toFixed(1)} % of one core`);
+    for (const v of viewers) await v.leave().catch(() => {});
+    await Promise.all(viewers.map((v) => v.page.close()));
+    // Join time: WHEP POST → first presented frame, for viewers joining at random points of the GOP.
+    const joins: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await Bun.sleep(300 + Math.random() * 1700);
+      const v = await openWhepViewer(browser, origin);
+      await v.join(`${origin}/whep/bench`);
+      let t: number | undefined;
+      for (let k = 0; k < 100 && t === undefined; k++) {
+        await Bun.sleep(50);
+        t = await v.firstFrameAfterMs();
+      }
+      if (t !== undefined) joins.push(t);
+      await v.leave().catch(() => {});
+      await v.page.close();
+    }
+    joins.sort((a, b) => a - b);
+    row("viewer join, WHEP POST → first decoded frame", `p50 ${percentile(joins, 50).toFixed(0)} ms, max ${(joins.at(-1) ?? Number.NaN).toFixed(0)} ms (${joins.length} joins)`,
+      "waiting for the next IDR instead would add 0–2000 ms (keyframe interval 2 s), 1000 ms on average");
+  } finally {
+    pub.kill("SIGTERM");
+    await pub.exited;
+    await browser.close();
+    serve.kill("SIGTERM");
+    await serve.exited;
+  }
+}
+
 console.error(`whipcast benchmarks (${SECONDS} s runs)`);
+await relay();
 await opusSpeed();
 await latencyAndStartup();
 await cpuShare();

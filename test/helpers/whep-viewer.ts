@@ -10,7 +10,7 @@ import type { Browser } from "./chromium.ts";
  */
 const SCRIPT = `
 window.viewer = {};
-window.join = async (endpoint) => {
+window.join = async (endpoint, decode = true) => {
   const v = window.viewer;
   v.postAt = performance.now();
   const pc = new RTCPeerConnection();
@@ -18,6 +18,7 @@ window.join = async (endpoint) => {
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
   pc.ontrack = (e) => {
+    if (!decode) return;
     const el = document.createElement(e.track.kind);
     el.autoplay = true; el.srcObject = new MediaStream([e.track]);
     document.body.append(el);
@@ -44,7 +45,8 @@ window.joinTimes = () => ({ postAt: window.viewer.postAt, firstFrameAt: window.v
 
 export interface WhepViewer {
   page: Page;
-  join(endpoint: string): Promise<{ status: number; body?: string }>;
+  /** POST the offer; with decode false no media element is attached (receive-only load). */
+  join(endpoint: string, decode?: boolean): Promise<{ status: number; body?: string }>;
   stats(): Promise<InboundStats>;
   /** ms from the WHEP POST to the first presented video frame, once there is one. */
   firstFrameAfterMs(): Promise<number | undefined>;
@@ -57,7 +59,8 @@ export async function openWhepViewer(browser: Browser, origin: string): Promise<
   await page.evaluate(STATS_SCRIPT);
   return {
     page,
-    join: (endpoint) => page.evaluate((e) => (window as unknown as { join(e: string): Promise<{ status: number; body?: string }> }).join(e), endpoint),
+    join: (endpoint, decode = true) =>
+      page.evaluate(([e, d]) => (window as unknown as { join(e: string, d: boolean): Promise<{ status: number; body?: string }> }).join(e as string, d as boolean), [endpoint, decode] as const),
     stats: () => page.evaluate(() => (window as unknown as { statsOf(pc: unknown): Promise<InboundStats> }).statsOf((window as unknown as { viewer: { pc: unknown } }).viewer.pc)),
     async firstFrameAfterMs() {
       const t = await page.evaluate(() => (window as unknown as { joinTimes(): { postAt: number; firstFrameAt?: number } }).joinTimes());
