@@ -1,6 +1,6 @@
 import { RTCPeerConnection } from "werift";
 import type { IceServer } from "../whip/link-header.ts";
-import { type IceFragment, iceFragmentOf, withIceFragment } from "../whip/sdpfrag.ts";
+import type { IceFragment } from "../whip/sdpfrag.ts";
 import { HttpError } from "./http-error.ts";
 import { offerProblem, relayPeerConfig } from "./peer-config.ts";
 
@@ -8,11 +8,10 @@ export type Connection = "new" | "connecting" | "connected" | "disconnected" | "
 
 /**
  * The server half of one WHIP or WHEP session: a werift peer that answers the client's offer
- * and takes its PATCHes (RFC 9725 §4.4). Publications and viewers build on it.
+ * and takes its trickled candidates (RFC 9725 §4.4). Publications and viewers build on it.
  */
 export class Answerer {
   readonly pc: RTCPeerConnection;
-  #offer = "";
   #closed = false;
 
   constructor(iceServers: IceServer[], loopback: boolean) {
@@ -36,7 +35,6 @@ export class Answerer {
     if (!transceivers.some((t) => t.codecs.length > 0)) {
       throw new HttpError(400, "No usable media", "the offer has neither H.264 (packetization-mode=1) video nor Opus audio");
     }
-    this.#offer = offer;
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     return this.pc.localDescription!.sdp;
   }
@@ -46,14 +44,6 @@ export class Answerer {
     for (const candidate of frag.candidates) {
       await this.pc.addIceCandidate({ candidate, sdpMid: frag.mid ?? this.pc.getTransceivers()[0]?.mid ?? "0" }).catch(() => {});
     }
-  }
-
-  /** ICE restart: the client's new credentials into its offer, answered with ours. */
-  async restartIce(frag: IceFragment): Promise<IceFragment> {
-    this.#offer = withIceFragment(this.#offer, frag);
-    await this.pc.setRemoteDescription({ type: "offer", sdp: this.#offer });
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
-    return iceFragmentOf(this.pc.localDescription!.sdp);
   }
 
   get connectionState(): Connection {

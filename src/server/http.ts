@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { iceServerLink } from "../whip/link-header.ts";
-import { formatSdpFrag, SDPFRAG_TYPE } from "../whip/sdpfrag.ts";
+import { SDPFRAG_TYPE } from "../whip/sdpfrag.ts";
 import { HttpError } from "./http-error.ts";
 import { indexPage, watchPage } from "./pages.ts";
 import type { Relay, SessionKind } from "./relay.ts";
@@ -69,9 +69,8 @@ export function routes(o: RouteOptions): (req: Request) => Promise<Response> {
       }
       if (resource && req.method === "PATCH") {
         requireType(req, SDPFRAG_TYPE);
-        const result = await o.relay.patch(kind, stream, resource[3]!, req.headers.get("if-match"), await readBody(req));
-        if (result.status === 204) return new Response(null, { status: 204, headers: CORS });
-        return new Response(formatSdpFrag(result.frag), { status: 200, headers: { ...CORS, "content-type": SDPFRAG_TYPE, etag: result.etag } });
+        await o.relay.patch(kind, stream, resource[3]!, req.headers.get("if-match"), await readBody(req));
+        return new Response(null, { status: 204, headers: CORS });
       }
       if (resource && req.method === "DELETE") {
         await o.relay.remove(kind, stream, resource[3]!);

@@ -96,10 +96,10 @@ export class Relay {
   }
 
   /**
-   * PATCH (RFC 9725 §4.4): with `If-Match: <etag>`, trickled candidates (204); with
-   * `If-Match: *`, an ICE restart (200, our new ICE fragment and a new ETag).
+   * PATCH (RFC 9725 §4.4): with `If-Match: <etag>`, trickled candidates (204). An ICE restart
+   * (`If-Match: *`) is refused with 422.
    */
-  async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<{ status: 204 } | { status: 200; etag: string; frag: IceFragment }> {
+  async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<{ status: 204 }> {
     const entry = this.#session(kind, name, id);
     if (ifMatch === null) throw new HttpError(428, "If-Match required", "a PATCH needs If-Match: the session's ETag, or * for an ICE restart");
     let frag: IceFragment;
@@ -110,12 +110,9 @@ export class Relay {
       throw error;
     }
     if (ifMatch.trim() === "*") {
-      if (frag.ufrag === undefined) throw new HttpError(400, "Malformed sdpfrag", "an ICE restart needs ice-ufrag and ice-pwd");
-      const answer = await entry.session.restartIce(frag).catch((error) => {
-        throw new HttpError(422, "ICE restart failed", error instanceof Error ? error.message : String(error));
-      });
-      entry.etag = newEtag();
-      return { status: 200, etag: entry.etag, frag: answer };
+      // RFC 9725 §4.4.2 lets a server that cannot restart ICE answer 422; werift's answerer
+      // restarts ICE but its media does not resume, so this server says so rather than 200.
+      throw new HttpError(422, "ICE restart not supported", "this server does not support ICE restart; end the session and POST a new offer");
     }
     if (ifMatch.trim() !== entry.etag) throw new HttpError(412, "ETag mismatch", "If-Match does not match the session's current ETag (it changes on each ICE restart)");
     if (frag.ufrag !== undefined) throw new HttpError(422, "Use If-Match: *", "new ICE credentials are an ICE restart, which needs If-Match: *");

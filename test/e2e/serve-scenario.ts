@@ -92,6 +92,39 @@ async function relay(browser: Browser) {
   };
 }
 
+/** PATCH on a live viewer session: 428, 412, 415, 400, a trickle (204), an ICE restart (422); media goes on. */
+async function patches(browser: Browser) {
+  const server = await serve();
+  const pub = publish(`${server.origin}/whip/live`, ["--size", "320x240", "--duration", "14"]);
+  await waitLive(server.origin);
+  const viewer = await openWhepViewer(browser, server.origin);
+  await viewer.join(`${server.origin}/whep/live`);
+  await until("first frame", () => viewer.firstFrameAfterMs(), 10_000);
+  const trickle = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n";
+  const noIfMatch = await viewer.patch(null, trickle);
+  const staleEtag = await viewer.patch('"stale"', trickle);
+  const wrongType = await viewer.page.evaluate(async () => (await fetch((window as unknown as { viewer: { resource: string } }).viewer.resource, { method: "PATCH", headers: { "content-type": "text/plain", "if-match": "*" }, body: "x" })).status);
+  const garbage = await viewer.patch("*", "not an sdpfrag");
+  const etag = await viewer.page.evaluate(() => (window as unknown as { viewer: { etag: string } }).viewer.etag);
+  const trickleOk = await viewer.patch(etag, trickle);
+  const before = (await viewer.stats()).video?.framesDecoded ?? 0;
+  const restart = await viewer.restartIce();
+  await Bun.sleep(2_000);
+  const after = await viewer.stats();
+  await pub.exited;
+  return {
+    noIfMatch: noIfMatch.status,
+    staleEtag: staleEtag.status,
+    wrongType,
+    garbage: garbage.status,
+    trickleOk: trickleOk.status,
+    restart: restart.status,
+    framesBefore: before,
+    framesAfter: after.video?.framesDecoded ?? 0,
+    connectionAfter: after.connectionState,
+  };
+}
+
 /** A viewer joining 3 s into the stream: time from its WHEP POST to its first presented frame. */
 async function lateJoin(browser: Browser) {
   const server = await serve();
@@ -223,7 +256,7 @@ async function embedded(browser: Browser) {
 const browser = await launchChromium();
 cleanups.push(() => browser.close());
 try {
-  const scenarios: Record<string, (b: Browser) => Promise<unknown>> = { relay, lateJoin, chromiumPublisher, refusals, embedded };
+  const scenarios: Record<string, (b: Browser) => Promise<unknown>> = { relay, lateJoin, chromiumPublisher, refusals, embedded, patches };
   const run = scenarios[input.name];
   if (!run) throw new Error(`no scenario ${input.name}`);
   const result = await run(browser);

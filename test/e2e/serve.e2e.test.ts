@@ -91,6 +91,13 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
     expect(r.tokenInServerLog).toBe(false);
   });
 
+  test("PATCH: 428 without If-Match, 412 stale, 415, 400 bad sdpfrag, 204 trickle, 422 ICE restart; the viewer keeps decoding", async () => {
+    const r = await scenario<{ noIfMatch: number; staleEtag: number; wrongType: number; garbage: number; trickleOk: number; restart: number; framesBefore: number; framesAfter: number; connectionAfter: string }>("patches");
+    expect(r).toMatchObject({ noIfMatch: 428, staleEtag: 412, wrongType: 415, garbage: 400, trickleOk: 204, restart: 422, connectionAfter: "connected" });
+    // A refused restart leaves the session as it was: frames keep coming.
+    expect(r.framesAfter).toBeGreaterThan(r.framesBefore + 30);
+  });
+
   test("publish with no URL prints the watch address; the watch page decodes, and its controls change the element", async () => {
     const r = await scenario<{
       watchUrl: string;

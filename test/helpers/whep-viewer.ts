@@ -31,6 +31,7 @@ window.join = async (endpoint, decode = true) => {
   const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription.sdp });
   if (res.status !== 201) return { status: res.status, body: await res.text() };
   v.resource = new URL(res.headers.get("location"), endpoint).href;
+  v.etag = res.headers.get("etag");
   await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
   return { status: 201 };
 };
@@ -39,6 +40,38 @@ window.leave = async () => {
   const res = await fetch(v.resource, { method: "DELETE" });
   v.pc.close();
   return res.status;
+};
+// RFC 9725 §4.4 from the viewer's side: PATCHes with the given If-Match; for "*", a real ICE
+// restart whose answer fragment is applied.
+window.patch = async (ifMatch, body) => {
+  const headers = { "content-type": "application/trickle-ice-sdpfrag" };
+  if (ifMatch !== null) headers["if-match"] = ifMatch;
+  const res = await fetch(window.viewer.resource, { method: "PATCH", headers, body });
+  return { status: res.status, etag: res.headers.get("etag"), body: await res.text() };
+};
+window.restartIce = async () => {
+  const v = window.viewer, pc = v.pc;
+  pc.restartIce();
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()));
+  }
+  const sdp = pc.localDescription.sdp;
+  const lines = sdp.split("\\r\\n");
+  const firstM = lines.findIndex((l) => l.startsWith("m="));
+  const section = lines.slice(firstM, lines.findIndex((l, i) => i > firstM && l.startsWith("m=")));
+  const frag = [lines.find((l) => l.startsWith("a=ice-ufrag:")), lines.find((l) => l.startsWith("a=ice-pwd:")), lines[firstM],
+    section.find((l) => l.startsWith("a=mid:")), ...section.filter((l) => l.startsWith("a=candidate:")), "a=end-of-candidates"].join("\\r\\n") + "\\r\\n";
+  const res = await window.patch("*", frag);
+  if (res.status !== 200) { await pc.setLocalDescription({ type: "rollback" }).catch(() => {}); return res; }
+  const ufrag = /a=ice-ufrag:(\\S+)/.exec(res.body)[1], pwd = /a=ice-pwd:(\\S+)/.exec(res.body)[1];
+  const cands = res.body.split("\\r\\n").filter((l) => l.startsWith("a=candidate:"));
+  let answer = pc.remoteDescription.sdp.replace(/a=ice-ufrag:\\S+/g, "a=ice-ufrag:" + ufrag).replace(/a=ice-pwd:\\S+/g, "a=ice-pwd:" + pwd)
+    .split("\\r\\n").filter((l) => !l.startsWith("a=candidate:") && l !== "a=end-of-candidates");
+  const mid = answer.findIndex((l) => l.startsWith("a=mid:"));
+  answer.splice(mid + 1, 0, ...cands);
+  await pc.setRemoteDescription({ type: "answer", sdp: answer.join("\\r\\n") });
+  return res;
 };
 window.joinTimes = () => ({ postAt: window.viewer.postAt, firstFrameAt: window.viewer.firstFrameAt });
 `;
@@ -51,6 +84,8 @@ export interface WhepViewer {
   /** ms from the WHEP POST to the first presented video frame, once there is one. */
   firstFrameAfterMs(): Promise<number | undefined>;
   leave(): Promise<number>;
+  patch(ifMatch: string | null, body: string): Promise<{ status: number; etag: string | null; body: string }>;
+  restartIce(): Promise<{ status: number; etag: string | null; body: string }>;
 }
 
 export async function openWhepViewer(browser: Browser, origin: string): Promise<WhepViewer> {
@@ -67,5 +102,7 @@ export async function openWhepViewer(browser: Browser, origin: string): Promise<
       return t.firstFrameAt === undefined ? undefined : t.firstFrameAt - t.postAt;
     },
     leave: () => page.evaluate(() => (window as unknown as { leave(): Promise<number> }).leave()),
+    patch: (ifMatch, body) => page.evaluate(([m, b]) => (window as unknown as { patch(m: string | null, b: string): Promise<{ status: number; etag: string | null; body: string }> }).patch(m as string | null, b as string), [ifMatch, body] as const),
+    restartIce: () => page.evaluate(() => (window as unknown as { restartIce(): Promise<{ status: number; etag: string | null; body: string }> }).restartIce()),
   };
 }

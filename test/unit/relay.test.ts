@@ -5,7 +5,7 @@ import { ntpFromUnixNs, unixNsFromNtp } from "../../src/rtp/ntp.ts";
 import { ReportClock } from "../../src/rtp/report-clock.ts";
 import { KeyframeCache, squeezedTimestamps, startsKeyframe } from "../../src/server/keyframe-cache.ts";
 import { iceServerLink, iceServersFromLinks } from "../../src/whip/link-header.ts";
-import { formatSdpFrag, iceFragmentOf, parseSdpFrag, SdpFragError, withIceFragment } from "../../src/whip/sdpfrag.ts";
+import { parseSdpFrag, SdpFragError } from "../../src/whip/sdpfrag.ts";
 
 describe("startsKeyframe (RFC 6184 payloads)", () => {
   test.each([
@@ -77,10 +77,9 @@ describe("squeezedTimestamps", () => {
 describe("sdpfrag (RFC 8840)", () => {
   const restart = "a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\na=end-of-candidates\r\n";
 
-  test("parses and formats an ICE restart fragment losslessly", () => {
+  test("parses an ICE restart fragment", () => {
     const frag = parseSdpFrag(restart);
     expect(frag).toEqual({ ufrag: "EsAw", pwd: "P2uYro0UCOQ4zxjKXaWCBui1", mline: "audio 9 UDP/TLS/RTP/SAVPF 111", mid: "0", candidates: ["candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host"], endOfCandidates: true });
-    expect(formatSdpFrag(frag)).toBe(restart);
   });
 
   test.each([
@@ -92,16 +91,6 @@ describe("sdpfrag (RFC 8840)", () => {
     ["overlong line", `a=mid:${"x".repeat(2000)}`],
   ])("refuses %s", (_, text) => {
     expect(() => parseSdpFrag(text)).toThrow(SdpFragError);
-  });
-
-  test("withIceFragment swaps credentials and candidates; iceFragmentOf reads them back", () => {
-    const sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=ice-ufrag:old1\r\na=ice-pwd:oldoldoldoldoldoldoldold\r\na=candidate:9 1 udp 1 10.0.0.1 9 typ host\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=ice-ufrag:old1\r\na=ice-pwd:oldoldoldoldoldoldoldold\r\n";
-    const next = withIceFragment(sdp, parseSdpFrag(restart));
-    expect(next).not.toContain("old1");
-    expect(next).not.toContain("10.0.0.1");
-    expect(next.match(/a=ice-ufrag:EsAw/g)?.length).toBe(2);
-    const back = iceFragmentOf(next);
-    expect(back).toMatchObject({ ufrag: "EsAw", pwd: "P2uYro0UCOQ4zxjKXaWCBui1", mid: "0", candidates: ["candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host"] });
   });
 });
 
