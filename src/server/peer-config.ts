@@ -1,23 +1,17 @@
-import { type PeerConfig, RTCRtpCodecParameters, useH264, useNACK, useOPUS, usePLI } from "werift";
+import type { PeerConfig } from "werift";
+import { whipCodecs } from "../webrtc/codecs.ts";
 import type { IceServer } from "../whip/link-header.ts";
 
 /**
- * What the relay negotiates, with publishers and viewers alike: H.264 Constrained Baseline in
- * packetization-mode 1 with RTX, and Opus. The relay never transcodes, so both sides must agree
- * on the one codec per kind; this is the set every WebRTC browser decodes.
+ * The relay's peers, publishers and viewers alike: whipcast's own codec set (one per kind; the
+ * relay never transcodes, so both sides must agree on it), max-bundle, no header extensions.
  */
 export function relayPeerConfig(iceServers: IceServer[], loopback: boolean): Partial<PeerConfig> {
   return {
     bundlePolicy: "max-bundle",
     iceServers,
     iceAdditionalHostAddresses: loopback ? ["127.0.0.1"] : undefined,
-    codecs: {
-      video: [
-        useH264({ rtcpFeedback: [useNACK(), usePLI()], parameters: "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1" }),
-        new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90_000 }),
-      ],
-      audio: [useOPUS({ parameters: "minptime=10;useinbandfec=1" })],
-    },
+    codecs: whipCodecs(),
     headerExtensions: { video: [], audio: [] },
   };
 }

@@ -1,7 +1,8 @@
-import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpSender, useH264, useNACK, useOPUS, usePLI } from "werift";
+import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, type RTCRtpSender } from "werift";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
 import type { IceServer } from "../whip/link-header.ts";
+import { whipCodecs } from "./codecs.ts";
 import { NackResponder } from "./nack-responder.ts";
 import { shapeWhipOffer } from "./sdp.ts";
 import { internals } from "./sender-internals.ts";
@@ -42,13 +43,7 @@ export class PublisherPeer {
       iceServers: options.iceServers,
       iceAdditionalHostAddresses: options.loopbackCandidates ? ["127.0.0.1"] : undefined,
       iceStunGatherTimeout: 2,
-      codecs: {
-        video: [
-          useH264({ rtcpFeedback: [useNACK(), usePLI()], parameters: "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1" }),
-          new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90_000 }),
-        ],
-        audio: [useOPUS({ parameters: "minptime=10;useinbandfec=1" })],
-      },
+      codecs: whipCodecs(),
       headerExtensions: { video: [], audio: [] },
     });
     // One MediaStream for both tracks, so they share one msid (RFC 9725 §4.2) and are played in sync.
