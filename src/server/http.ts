@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { readCappedText } from "../http-body.ts";
 import { iceServerLink } from "../whip/link-header.ts";
 import { SDPFRAG_TYPE } from "../whip/sdpfrag.ts";
 import { HttpError } from "./http-error.ts";
@@ -106,26 +107,9 @@ function requireType(req: Request, type: string): void {
   if (got !== type) throw new HttpError(415, "Unsupported Media Type", `expected Content-Type ${type}, got ${got || "none"}`);
 }
 
-/** The body as text, refusing more than MAX_BODY_BYTES without buffering it. */
-async function readBody(req: Request): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? "NaN");
-  const tooLarge = () => new HttpError(413, "Body too large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  if (!req.body) return "";
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    parts.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(parts));
+/** The body as text; over MAX_BODY_BYTES is a 413, refused without buffering it. */
+function readBody(req: Request): Promise<string> {
+  return readCappedText(req, MAX_BODY_BYTES, () => new HttpError(413, "Body too large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
 }
 
 export function iceLinks(servers: Parameters<typeof iceServerLink>[0][]): string[] {

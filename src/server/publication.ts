@@ -27,7 +27,6 @@ export class Publication extends Answerer {
   #videoSsrc: number | undefined;
   #lastPli = 0;
   readonly startedAt = Date.now();
-  stats = { videoPackets: 0, audioPackets: 0, bytes: 0 };
 
   constructor(iceServers: IceServer[], loopback: boolean, cacheBytes: number) {
     super(iceServers, loopback);
@@ -56,12 +55,8 @@ export class Publication extends Answerer {
     packet.header.extensions = [];
     if (kind === "video") {
       this.#videoSsrc = packet.header.ssrc;
-      this.stats.videoPackets++;
       this.cache.push(packet, packet.header.timestamp, packet.payload.length, startsKeyframe(packet.payload));
-    } else {
-      this.stats.audioPackets++;
     }
-    this.stats.bytes += packet.payload.length;
     for (const l of this.#listeners) l.onPacket(kind, packet);
   }
 

@@ -99,7 +99,7 @@ export class Relay {
    * PATCH (RFC 9725 §4.4): with `If-Match: <etag>`, trickled candidates (204). An ICE restart
    * (`If-Match: *`) is refused with 422.
    */
-  async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<{ status: 204 }> {
+  async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<void> {
     const entry = this.#session(kind, name, id);
     if (ifMatch === null) throw new HttpError(428, "If-Match required", "a PATCH needs If-Match: the session's ETag, or * for an ICE restart");
     let frag: IceFragment;
@@ -117,7 +117,6 @@ export class Relay {
     if (ifMatch.trim() !== entry.etag) throw new HttpError(412, "ETag mismatch", "If-Match does not match the session's current ETag (it changes on each ICE restart)");
     if (frag.ufrag !== undefined) throw new HttpError(422, "Use If-Match: *", "new ICE credentials are an ICE restart, which needs If-Match: *");
     await entry.session.addCandidates(frag);
-    return { status: 204 };
   }
 
   async remove(kind: SessionKind, name: string, id: string): Promise<void> {

@@ -27,7 +27,6 @@ export class Viewer extends Answerer {
   #tracks: Partial<Record<MediaKind, Track>> = {};
   #videoLive = false;
   #unsubscribe: (() => void) | undefined;
-  readonly joinedAt = Date.now();
 
   constructor(
     readonly publication: Publication,

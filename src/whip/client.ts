@@ -1,4 +1,5 @@
 import { EndpointRefusedError, EndpointUnreachableError, WhipcastError } from "../errors.ts";
+import { readCappedText } from "../http-body.ts";
 import { redactUrl } from "../redact.ts";
 import { type IceServer, iceServersFromLinks } from "./link-header.ts";
 import { describeProblem, oneLine } from "./problem.ts";
@@ -169,28 +170,13 @@ export class WhipClient {
   }
 
   /** Read a body, refusing more than maxBodyBytes without buffering it. */
-  async #readBody(res: Response): Promise<string> {
-    const declared = Number(res.headers.get("content-length") ?? "NaN");
+  #readBody(res: Response): Promise<string> {
     const cap = this.#o.maxBodyBytes;
-    if (declared > cap) {
-      await discard(res);
-      throw new EndpointRefusedError(`endpoint response body is ${declared} bytes, over the ${cap}-byte limit`, res.status);
-    }
-    if (!res.body) return "";
-    const reader = res.body.getReader();
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > cap) {
-        await reader.cancel().catch(() => {});
-        throw new EndpointRefusedError(`endpoint response body exceeds the ${cap}-byte limit`, res.status);
-      }
-      parts.push(value);
-    }
-    return new TextDecoder().decode(Buffer.concat(parts));
+    return readCappedText(res, cap, (declared) =>
+      declared === undefined
+        ? new EndpointRefusedError(`endpoint response body exceeds the ${cap}-byte limit`, res.status)
+        : new EndpointRefusedError(`endpoint response body is ${declared} bytes, over the ${cap}-byte limit`, res.status),
+    );
   }
 }
 
