@@ -7,13 +7,14 @@
 import type { Subprocess } from "bun";
 import { binary } from "../helpers/binary.ts";
 import { type Browser, launchChromium } from "../helpers/chromium.ts";
+import { startStunServer } from "../helpers/stun-server.ts";
 import { openWhepViewer } from "../helpers/whep-viewer.ts";
 
 const input = JSON.parse(process.argv[2] ?? "{}") as { name: string };
 const cleanups: (() => unknown)[] = [];
 
 /** Start `whipcast serve` on a free port; resolves with its origin once it listens. */
-async function serve(args: string[] = []): Promise<{ origin: string; proc: Subprocess<"ignore", "pipe", "pipe">; stdout: Promise<string>; stderr: Promise<string> }> {
+async function serve(args: string[] = []): Promise<{ origin: string; proc: Subprocess<"ignore", "pipe", "pipe">; stdout: Promise<string>; stdoutSoFar: () => string; stderr: Promise<string> }> {
   const proc = Bun.spawn([binary(), "serve", "--port", "0", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   cleanups.push(() => proc.kill("SIGKILL"));
   const [a, b] = proc.stderr.tee();
@@ -29,7 +30,14 @@ async function serve(args: string[] = []): Promise<{ origin: string; proc: Subpr
       void (async () => {
         while (!(await reader.read()).done);
       })();
-      return { origin: m[1]!, proc, stdout: new Response(proc.stdout).text(), stderr };
+      // Collected as it comes, so a scenario can read a line (a generated token) while serve runs.
+      const out = { text: "" };
+      const stdout = (async () => {
+        const r = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        for (let c = await r.read(); !c.done; c = await r.read()) out.text += c.value;
+        return out.text;
+      })();
+      return { origin: m[1]!.replace("//0.0.0.0:", "//127.0.0.1:"), proc, stdout, stdoutSoFar: () => out.text, stderr };
     }
   }
 }
@@ -122,6 +130,48 @@ async function patches(browser: Browser) {
     framesBefore: before,
     framesAfter: after.video?.framesDecoded ?? 0,
     connectionAfter: after.connectionState,
+  };
+}
+
+/**
+ * Access: a non-loopback host without --token prints a generated token once and enforces it;
+ * --viewer-token guards viewing; --ice-server is advertised in the 201's Link header.
+ */
+async function access(browser: Browser) {
+  // Inside the namespace 0.0.0.0 reaches only loopback.
+  const open = await serve(["--host", "0.0.0.0"]);
+  const generated = await until("generated token", async () => /publish token \(generated[^)]*\): (\S+)\n/.exec(open.stdoutSoFar())?.[1], 5_000);
+  const offer = (headers: Record<string, string>) =>
+    fetch(`${open.origin}/whip/x`, { method: "POST", headers: { "content-type": "application/sdp", ...headers }, body: "not sdp" }).then((r) => r.status);
+  const publishWithout = await offer({});
+  // Past auth, the body is judged: 400 proves the generated token was accepted.
+  const publishWithGenerated = await offer({ authorization: `Bearer ${generated}` });
+  const stun = await startStunServer();
+  cleanups.push(() => stun.close());
+  const viewerToken = "viewer-secret-77";
+  const guarded = await serve(["--viewer-token", viewerToken, "--ice-server", stun.url]);
+  const pub = publish(`${guarded.origin}/whip/live`, ["--size", "320x240", "--duration", "8"]);
+  await waitLive(guarded.origin);
+  const viewerWithout = await openWhepViewer(browser, guarded.origin);
+  const viewerWith = await openWhepViewer(browser, guarded.origin);
+  const without = await viewerWithout.join(`${guarded.origin}/whep/live`);
+  const withToken = await viewerWith.join(`${guarded.origin}/whep/live`, true, viewerToken);
+  const decoded = await until("frame with viewer token", () => viewerWith.firstFrameAfterMs(), 10_000).then(() => true).catch(() => false);
+  await pub.exited;
+  open.proc.kill("SIGTERM");
+  await open.proc.exited;
+  const stdout = await open.stdout;
+  return {
+    generatedLength: generated.length,
+    tokenLinesOnStdout: stdout.split("\n").filter((l) => l.includes(generated)).length,
+    generatedTokenInLog: (await open.stderr).includes(generated),
+    publishWithout,
+    publishWithGenerated,
+    viewerWithout: without.status,
+    viewerWith: withToken.status,
+    decoded,
+    link: withToken.link ?? null,
+    stunUrl: stun.url,
   };
 }
 
@@ -256,7 +306,7 @@ async function embedded(browser: Browser) {
 const browser = await launchChromium();
 cleanups.push(() => browser.close());
 try {
-  const scenarios: Record<string, (b: Browser) => Promise<unknown>> = { relay, lateJoin, chromiumPublisher, refusals, embedded, patches };
+  const scenarios: Record<string, (b: Browser) => Promise<unknown>> = { relay, lateJoin, chromiumPublisher, refusals, embedded, patches, access };
   const run = scenarios[input.name];
   if (!run) throw new Error(`no scenario ${input.name}`);
   const result = await run(browser);

@@ -97,6 +97,20 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
     expect(r.tokenInServerLog).toBe(false);
   });
 
+  test("access: a generated token on a non-loopback host, printed once and enforced; --viewer-token; --ice-server in Link", async () => {
+    const r = await scenario<{ generatedLength: number; tokenLinesOnStdout: number; generatedTokenInLog: boolean; publishWithout: number; publishWithGenerated: number; viewerWithout: number; viewerWith: number; decoded: boolean; link: string | null; stunUrl: string }>("access");
+    expect(r.generatedLength).toBeGreaterThanOrEqual(24);
+    expect(r.tokenLinesOnStdout).toBe(1);
+    expect(r.generatedTokenInLog).toBe(false);
+    expect(r.publishWithout).toBe(401);
+    // Past the token check the body is judged: 400 for a non-SDP offer.
+    expect(r.publishWithGenerated).toBe(400);
+    expect(r.viewerWithout).toBe(401);
+    expect(r.viewerWith).toBe(201);
+    expect(r.decoded).toBe(true);
+    expect(r.link).toBe(`<${r.stunUrl}>; rel="ice-server"`);
+  });
+
   test("PATCH: 428 without If-Match, 412 stale, 415, 400 bad sdpfrag, 204 trickle, 422 ICE restart; the viewer keeps decoding", async () => {
     const r = await scenario<{ noIfMatch: number; staleEtag: number; wrongType: number; garbage: number; trickleOk: number; restart: number; framesBefore: number; framesAfter: number; connectionAfter: string }>("patches");
     expect(r).toMatchObject({ noIfMatch: 428, staleEtag: 412, wrongType: 415, garbage: 400, trickleOk: 204, restart: 422, connectionAfter: "connected" });

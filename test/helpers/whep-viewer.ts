@@ -10,7 +10,7 @@ import type { Browser } from "./chromium.ts";
  */
 const SCRIPT = `
 window.viewer = {};
-window.join = async (endpoint, decode = true) => {
+window.join = async (endpoint, decode = true, token = null) => {
   const v = window.viewer;
   v.postAt = performance.now();
   const pc = new RTCPeerConnection();
@@ -28,12 +28,15 @@ window.join = async (endpoint, decode = true) => {
   if (pc.iceGatheringState !== "complete") {
     await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()));
   }
-  const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription.sdp });
+  const headers = { "content-type": "application/sdp" };
+  if (token) headers.authorization = "Bearer " + token;
+  const res = await fetch(endpoint, { method: "POST", headers, body: pc.localDescription.sdp });
   if (res.status !== 201) return { status: res.status, body: await res.text() };
+  const link = res.headers.get("link");
   v.resource = new URL(res.headers.get("location"), endpoint).href;
   v.etag = res.headers.get("etag");
   await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
-  return { status: 201 };
+  return link ? { status: 201, link } : { status: 201 };
 };
 window.leave = async () => {
   const v = window.viewer;
@@ -79,7 +82,7 @@ window.joinTimes = () => ({ postAt: window.viewer.postAt, firstFrameAt: window.v
 export interface WhepViewer {
   page: Page;
   /** POST the offer; with decode false no media element is attached (receive-only load). */
-  join(endpoint: string, decode?: boolean): Promise<{ status: number; body?: string }>;
+  join(endpoint: string, decode?: boolean, token?: string): Promise<{ status: number; body?: string; link?: string }>;
   stats(): Promise<InboundStats>;
   /** ms from the WHEP POST to the first presented video frame, once there is one. */
   firstFrameAfterMs(): Promise<number | undefined>;
@@ -94,8 +97,11 @@ export async function openWhepViewer(browser: Browser, origin: string): Promise<
   await page.evaluate(STATS_SCRIPT);
   return {
     page,
-    join: (endpoint, decode = true) =>
-      page.evaluate(([e, d]) => (window as unknown as { join(e: string, d: boolean): Promise<{ status: number; body?: string }> }).join(e as string, d as boolean), [endpoint, decode] as const),
+    join: (endpoint, decode = true, token) =>
+      page.evaluate(
+        ([e, d, t]) => (window as unknown as { join(e: string, d: boolean, t: string | null): Promise<{ status: number; body?: string; link?: string }> }).join(e as string, d as boolean, t as string | null),
+        [endpoint, decode, token ?? null] as const,
+      ),
     stats: () => page.evaluate(() => (window as unknown as { statsOf(pc: unknown): Promise<InboundStats> }).statsOf((window as unknown as { viewer: { pc: unknown } }).viewer.pc)),
     async firstFrameAfterMs() {
       const t = await page.evaluate(() => (window as unknown as { joinTimes(): { postAt: number; firstFrameAt?: number } }).joinTimes());
