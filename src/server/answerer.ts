@@ -1,8 +1,11 @@
-import { RTCPeerConnection } from "werift";
+import { candidateFromSdp, candidateToSdp, RTCIceParameters, RTCPeerConnection } from "werift";
 import type { IceServer } from "../whip/link-header.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
 import { HttpError } from "./http-error.ts";
 import { offerProblem, relayPeerConfig } from "./peer-config.ts";
+
+/** How long a restarted ICE session may take to connect before the session is ended. */
+const RESTART_TIMEOUT_MS = 15_000;
 
 export type Connection = "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
 
@@ -13,6 +16,7 @@ export type Connection = "new" | "connecting" | "connected" | "disconnected" | "
 export class Answerer {
   readonly pc: RTCPeerConnection;
   #closed = false;
+  #restartDeadline: ReturnType<typeof setTimeout> | undefined;
 
   constructor(iceServers: IceServer[], loopback: boolean) {
     this.pc = new RTCPeerConnection(relayPeerConfig(iceServers, loopback));
@@ -46,6 +50,41 @@ export class Answerer {
     }
   }
 
+  /**
+   * ICE restart (RFC 9725 §4.4.2, RFC 8445 §9): new remote credentials and candidates in, new
+   * local credentials and candidates out as the answer sdpfrag. Only ICE restarts; DTLS and
+   * SRTP carry on over whichever pair the new checks nominate, so media resumes with no new
+   * offer/answer. werift's own offer/answer restart path re-gathers but never starts the new
+   * checks while DTLS is up (its connect() returns early), which is why this drives the ICE
+   * transport itself. Throws HttpError 422 when the session has no ICE transport left.
+   */
+  async restartIce(frag: IceFragment & { ufrag: string; pwd: string }): Promise<string> {
+    const ice = this.pc.iceTransports.find((t) => t.state !== "closed");
+    if (this.#closed || !ice) throw new HttpError(422, "ICE restart failed", "the session has no ICE transport left to restart; POST a new offer");
+    if (ice.connection.remoteUsername === frag.ufrag) throw new HttpError(400, "Not an ICE restart", "an ICE restart needs a new ice-ufrag (RFC 8445 §9)");
+    ice.setRemoteParams(new RTCIceParameters({ usernameFragment: frag.ufrag, password: frag.pwd, iceLite: false }));
+    await ice.gather();
+    for (const candidate of frag.candidates) await ice.addRemoteCandidate(candidateFromSdp(candidate.replace(/^candidate:/, "")));
+    // end-of-candidates is not passed on: werift's controlled agent would then fail at once on
+    // an empty check list instead of waiting for the client's checks (peer-reflexive pairs).
+    // Connectivity checks for the new generation. A restart that never connects ends the session.
+    clearTimeout(this.#restartDeadline);
+    const deadline = setTimeout(() => void this.close(), RESTART_TIMEOUT_MS);
+    this.#restartDeadline = deadline;
+    ice.start().then(() => clearTimeout(deadline), () => void this.close());
+    const local = ice.localParameters;
+    const mid = frag.mid ?? this.pc.getTransceivers()[0]?.mid ?? "0";
+    return [
+      `a=ice-ufrag:${local.usernameFragment}`,
+      `a=ice-pwd:${local.password}`,
+      ...(frag.mline ? [`m=${frag.mline}`] : []),
+      `a=mid:${mid}`,
+      ...ice.localCandidates.map((c) => `a=candidate:${candidateToSdp(c)}`),
+      "a=end-of-candidates",
+      "",
+    ].join("\r\n");
+  }
+
   get connectionState(): Connection {
     return this.pc.connectionState;
   }
@@ -57,6 +96,7 @@ export class Answerer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#restartDeadline);
     await this.pc.close().catch(() => {});
   }
 }

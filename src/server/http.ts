@@ -70,8 +70,9 @@ export function routes(o: RouteOptions): (req: Request) => Promise<Response> {
       }
       if (resource && req.method === "PATCH") {
         requireType(req, SDPFRAG_TYPE);
-        await o.relay.patch(kind, stream, resource[3]!, req.headers.get("if-match"), await readBody(req));
-        return new Response(null, { status: 204, headers: CORS });
+        const restarted = await o.relay.patch(kind, stream, resource[3]!, req.headers.get("if-match"), await readBody(req));
+        if (!restarted) return new Response(null, { status: 204, headers: CORS });
+        return new Response(restarted.answer, { status: 200, headers: { ...CORS, "content-type": SDPFRAG_TYPE, etag: restarted.etag } });
       }
       if (resource && req.method === "DELETE") {
         await o.relay.remove(kind, stream, resource[3]!);

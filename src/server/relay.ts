@@ -96,10 +96,10 @@ export class Relay {
   }
 
   /**
-   * PATCH (RFC 9725 §4.4): with `If-Match: <etag>`, trickled candidates (204). An ICE restart
-   * (`If-Match: *`) is refused with 422.
+   * PATCH (RFC 9725 §4.4): with `If-Match: <etag>`, trickled candidates (204, no body); with
+   * `If-Match: *` and new credentials, an ICE restart: the answer sdpfrag and a new ETag (200).
    */
-  async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<void> {
+  async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<{ etag: string; answer: string } | undefined> {
     const entry = this.#session(kind, name, id);
     if (ifMatch === null) throw new HttpError(428, "If-Match required", "a PATCH needs If-Match: the session's ETag, or * for an ICE restart");
     let frag: IceFragment;
@@ -110,13 +110,19 @@ export class Relay {
       throw error;
     }
     if (ifMatch.trim() === "*") {
-      // RFC 9725 §4.4.2 lets a server that cannot restart ICE answer 422; werift's answerer
-      // restarts ICE but its media does not resume, so this server says so rather than 200.
-      throw new HttpError(422, "ICE restart not supported", "this server does not support ICE restart; end the session and POST a new offer");
+      if (frag.ufrag === undefined || frag.pwd === undefined) {
+        throw new HttpError(400, "ICE restart needs credentials", "a PATCH with If-Match: * is an ICE restart and needs a=ice-ufrag and a=ice-pwd");
+      }
+      const answer = await entry.session.restartIce({ ...frag, ufrag: frag.ufrag, pwd: frag.pwd });
+      // §4.4.2: the restarted ICE session is a new entity; trickles must now carry its ETag.
+      entry.etag = newEtag();
+      this.options.log?.("info", `stream "${name}": ${kind === "whip" ? "publisher" : "viewer"} restarted ICE (session ${id.slice(0, 8)})`);
+      return { etag: entry.etag, answer };
     }
     if (ifMatch.trim() !== entry.etag) throw new HttpError(412, "ETag mismatch", "If-Match does not match the session's current ETag (it changes on each ICE restart)");
     if (frag.ufrag !== undefined) throw new HttpError(422, "Use If-Match: *", "new ICE credentials are an ICE restart, which needs If-Match: *");
     await entry.session.addCandidates(frag);
+    return undefined;
   }
 
   async remove(kind: SessionKind, name: string, id: string): Promise<void> {

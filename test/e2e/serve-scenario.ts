@@ -100,7 +100,11 @@ async function relay(browser: Browser) {
   };
 }
 
-/** PATCH on a live viewer session: 428, 412, 415, 400, a trickle (204), an ICE restart (422); media goes on. */
+/**
+ * PATCH on a live viewer session: 428, 412, 415, 400, a trickle (204), then a real ICE restart
+ * (200 with the answer sdpfrag and a new ETag), after which the viewer's transport runs on the
+ * new ICE generation, frames keep coming and the old ETag is stale.
+ */
 async function patches(browser: Browser) {
   const server = await serve();
   const pub = publish(`${server.origin}/whip/live`, ["--size", "320x240", "--duration", "14"]);
@@ -113,23 +117,38 @@ async function patches(browser: Browser) {
   const staleEtag = await viewer.patch('"stale"', trickle);
   const wrongType = await viewer.page.evaluate(async () => (await fetch((window as unknown as { viewer: { resource: string } }).viewer.resource, { method: "PATCH", headers: { "content-type": "text/plain", "if-match": "*" }, body: "x" })).status);
   const garbage = await viewer.patch("*", "not an sdpfrag");
+  const noCredentials = await viewer.patch("*", trickle);
   const etag = await viewer.page.evaluate(() => (window as unknown as { viewer: { etag: string } }).viewer.etag);
   const trickleOk = await viewer.patch(etag, trickle);
+  const ufragBefore = await viewer.iceUfrag();
   const before = (await viewer.stats()).video?.framesDecoded ?? 0;
   const restart = await viewer.restartIce();
+  const ufragAfter = await until("the restarted ICE generation in use", async () => ((await viewer.iceUfrag()) === restart.offeredUfrag ? restart.offeredUfrag : undefined), 8_000).catch(() => viewer.iceUfrag());
+  const atRestart = (await viewer.stats()).video?.framesDecoded ?? 0;
   await Bun.sleep(2_000);
   const after = await viewer.stats();
+  const oldEtagAfterRestart = await viewer.patch(etag, trickle);
+  const newEtagAfterRestart = await viewer.patch(restart.etag ?? "", trickle);
   await pub.exited;
   return {
     noIfMatch: noIfMatch.status,
     staleEtag: staleEtag.status,
     wrongType,
     garbage: garbage.status,
+    noCredentials: noCredentials.status,
     trickleOk: trickleOk.status,
     restart: restart.status,
+    restartType: /a=ice-ufrag:\S+\r\na=ice-pwd:\S+/.test(restart.body) && /a=candidate:/.test(restart.body),
+    etagChanged: restart.etag !== null && restart.etag !== etag,
+    ufragBefore,
+    offeredUfrag: restart.offeredUfrag,
+    ufragAfter,
     framesBefore: before,
+    framesAtRestart: atRestart,
     framesAfter: after.video?.framesDecoded ?? 0,
     connectionAfter: after.connectionState,
+    oldEtagAfterRestart: oldEtagAfterRestart.status,
+    newEtagAfterRestart: newEtagAfterRestart.status,
   };
 }
 

@@ -111,11 +111,21 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
     expect(r.link).toBe(`<${r.stunUrl}>; rel="ice-server"`);
   });
 
-  test("PATCH: 428 without If-Match, 412 stale, 415, 400 bad sdpfrag, 204 trickle, 422 ICE restart; the viewer keeps decoding", async () => {
-    const r = await scenario<{ noIfMatch: number; staleEtag: number; wrongType: number; garbage: number; trickleOk: number; restart: number; framesBefore: number; framesAfter: number; connectionAfter: string }>("patches");
-    expect(r).toMatchObject({ noIfMatch: 428, staleEtag: 412, wrongType: 415, garbage: 400, trickleOk: 204, restart: 422, connectionAfter: "connected" });
-    // A refused restart leaves the session as it was: frames keep coming.
-    expect(r.framesAfter).toBeGreaterThan(r.framesBefore + 30);
+  test("PATCH: 428 without If-Match, 412 stale, 415, 400 bad sdpfrag, 204 trickle; an ICE restart (200, new ETag) moves the viewer to the new ICE generation and media goes on", async () => {
+    const r = await scenario<{
+      noIfMatch: number; staleEtag: number; wrongType: number; garbage: number; noCredentials: number; trickleOk: number;
+      restart: number; restartType: boolean; etagChanged: boolean; ufragBefore: string | null; offeredUfrag: string; ufragAfter: string | null;
+      framesBefore: number; framesAtRestart: number; framesAfter: number; connectionAfter: string; oldEtagAfterRestart: number; newEtagAfterRestart: number;
+    }>("patches");
+    expect(r).toMatchObject({ noIfMatch: 428, staleEtag: 412, wrongType: 415, garbage: 400, noCredentials: 400, trickleOk: 204, restart: 200, restartType: true, etagChanged: true, connectionAfter: "connected" });
+    // The viewer's transport now runs on the credentials it offered in the restart.
+    expect(r.ufragBefore).not.toBe(r.offeredUfrag);
+    expect(r.ufragAfter).toBe(r.offeredUfrag);
+    // Media flows over the new generation: about 60 frames in the 2 s after it took over.
+    expect(r.framesAfter).toBeGreaterThan(r.framesAtRestart + 30);
+    // §4.4.2: the restart gave the session a new ETag; the old one is now stale.
+    expect(r.oldEtagAfterRestart).toBe(412);
+    expect(r.newEtagAfterRestart).toBe(204);
   });
 
   test("publish with no URL prints the watch address; the watch page decodes, and its controls change the element", async () => {

@@ -66,6 +66,7 @@ window.restartIce = async () => {
   const frag = [lines.find((l) => l.startsWith("a=ice-ufrag:")), lines.find((l) => l.startsWith("a=ice-pwd:")), lines[firstM],
     section.find((l) => l.startsWith("a=mid:")), ...section.filter((l) => l.startsWith("a=candidate:")), "a=end-of-candidates"].join("\\r\\n") + "\\r\\n";
   const res = await window.patch("*", frag);
+  res.offeredUfrag = /a=ice-ufrag:(\\S+)/.exec(sdp)[1];
   if (res.status !== 200) { await pc.setLocalDescription({ type: "rollback" }).catch(() => {}); return res; }
   const ufrag = /a=ice-ufrag:(\\S+)/.exec(res.body)[1], pwd = /a=ice-pwd:(\\S+)/.exec(res.body)[1];
   const cands = res.body.split("\\r\\n").filter((l) => l.startsWith("a=candidate:"));
@@ -75,6 +76,13 @@ window.restartIce = async () => {
   answer.splice(mid + 1, 0, ...cands);
   await pc.setRemoteDescription({ type: "answer", sdp: answer.join("\\r\\n") });
   return res;
+};
+// The local ICE ufrag of the transport in use: after a restart, the new generation's once its
+// checks have nominated a pair.
+window.iceUfrag = async () => {
+  let ufrag = null;
+  (await window.viewer.pc.getStats()).forEach((s) => { if (s.type === "transport") ufrag = s.iceLocalUsernameFragment ?? null; });
+  return ufrag;
 };
 window.joinTimes = () => ({ postAt: window.viewer.postAt, firstFrameAt: window.viewer.firstFrameAt });
 `;
@@ -88,7 +96,10 @@ export interface WhepViewer {
   firstFrameAfterMs(): Promise<number | undefined>;
   leave(): Promise<number>;
   patch(ifMatch: string | null, body: string): Promise<{ status: number; etag: string | null; body: string }>;
-  restartIce(): Promise<{ status: number; etag: string | null; body: string }>;
+  /** A real ICE restart by PATCH If-Match: *, its answer applied when it is a 200. */
+  restartIce(): Promise<{ status: number; etag: string | null; body: string; offeredUfrag: string }>;
+  /** The local ufrag of the ICE transport in use (changes once a restart has connected). */
+  iceUfrag(): Promise<string | null>;
 }
 
 export async function openWhepViewer(browser: Browser, origin: string): Promise<WhepViewer> {
@@ -109,6 +120,7 @@ export async function openWhepViewer(browser: Browser, origin: string): Promise<
     },
     leave: () => page.evaluate(() => (window as unknown as { leave(): Promise<number> }).leave()),
     patch: (ifMatch, body) => page.evaluate(([m, b]) => (window as unknown as { patch(m: string | null, b: string): Promise<{ status: number; etag: string | null; body: string }> }).patch(m as string | null, b as string), [ifMatch, body] as const),
-    restartIce: () => page.evaluate(() => (window as unknown as { restartIce(): Promise<{ status: number; etag: string | null; body: string }> }).restartIce()),
+    restartIce: () => page.evaluate(() => (window as unknown as { restartIce(): Promise<{ status: number; etag: string | null; body: string; offeredUfrag: string }> }).restartIce()),
+    iceUfrag: () => page.evaluate(() => (window as unknown as { iceUfrag(): Promise<string | null> }).iceUfrag()),
   };
 }
