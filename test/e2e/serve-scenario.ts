@@ -8,7 +8,7 @@ import type { Subprocess } from "bun";
 import { binary } from "../helpers/binary.ts";
 import { type Browser, launchChromium } from "../helpers/chromium.ts";
 import { startStunServer } from "../helpers/stun-server.ts";
-import { openWhepViewer } from "../helpers/whep-viewer.ts";
+import { ICE_RESTART_SCRIPT, openWhepViewer } from "../helpers/whep-viewer.ts";
 
 const input = JSON.parse(process.argv[2] ?? "{}") as { name: string };
 const cleanups: (() => unknown)[] = [];
@@ -225,9 +225,10 @@ async function chromiumPublisher() {
     }
     const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription!.sdp });
     if (res.status === 201) await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
-    (window as unknown as { publisher: RTCPeerConnection }).publisher = pc;
+    Object.assign(window, { publisher: pc, resource: new URL(res.headers.get("location") ?? "", endpoint).href });
     return res.status;
   }, `${server.origin}/whip/cam`);
+  await page.evaluate(ICE_RESTART_SCRIPT);
   await waitLive(server.origin, "cam");
   const viewerBrowser = await launchChromium();
   cleanups.push(() => viewerBrowser.close());
@@ -236,7 +237,21 @@ async function chromiumPublisher() {
   await until("first frame", () => viewer.firstFrameAfterMs(), 10_000).catch(() => undefined);
   await Bun.sleep(3_000);
   const stats = await viewer.stats();
-  return { publishStatus: status, join, stats };
+  // The publisher restarts ICE (RFC 9725 §4.4.2); once its new generation is in use, the viewer
+  // keeps decoding what it sends.
+  type PublisherPage = { iceRestart(pc: unknown, resource: string): Promise<{ status: number; offeredUfrag: string }>; iceUfragOf(pc: unknown): Promise<string | null>; publisher: unknown; resource: string };
+  const restart = await page.evaluate(() => (window as unknown as PublisherPage).iceRestart((window as unknown as PublisherPage).publisher, (window as unknown as PublisherPage).resource));
+  const publisherUfrag = () => page.evaluate(() => (window as unknown as PublisherPage).iceUfragOf((window as unknown as PublisherPage).publisher));
+  const restartedUfrag = await until("the publisher's restarted ICE generation", async () => ((await publisherUfrag()) === restart.offeredUfrag ? restart.offeredUfrag : undefined), 8_000).catch(publisherUfrag);
+  const atRestart = (await viewer.stats()).video?.framesDecoded ?? 0;
+  await Bun.sleep(2_000);
+  const afterRestart = await viewer.stats();
+  return {
+    publishStatus: status,
+    join,
+    stats,
+    restart: { status: restart.status, offeredUfrag: restart.offeredUfrag, ufragInUse: restartedUfrag, framesAtRestart: atRestart, framesAfter: afterRestart.video?.framesDecoded ?? 0 },
+  };
 }
 
 /** Each refusal, with its status, from a serve with a token and a one-viewer limit. */

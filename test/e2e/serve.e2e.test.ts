@@ -49,14 +49,21 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
     expect(r.freezeCount).toBe(0);
   });
 
-  test("Chromium with fake devices publishes over WHIP, and a Chromium viewer decodes it", async () => {
-    const r = await scenario<{ publishStatus: number; join: { status: number }; stats: InboundStats }>("chromiumPublisher");
+  test("Chromium with fake devices publishes over WHIP, and a Chromium viewer decodes it, also after the publisher restarts ICE", async () => {
+    const r = await scenario<{
+      publishStatus: number; join: { status: number }; stats: InboundStats;
+      restart: { status: number; offeredUfrag: string; ufragInUse: string | null; framesAtRestart: number; framesAfter: number };
+    }>("chromiumPublisher");
     expect(r.publishStatus).toBe(201);
     expect(r.join.status).toBe(201);
     expect(r.stats.video!.mimeType).toBe("video/H264");
     expect(r.stats.video!.framesDecoded).toBeGreaterThan(30);
     expect({ w: r.stats.video!.frameWidth, h: r.stats.video!.frameHeight }).toEqual({ w: 640, h: 480 });
     expect(r.stats.audio!.totalSamplesReceived).toBeGreaterThan(48_000);
+    // The publisher's ICE restart by PATCH: 200, its new ICE generation in use, the viewer still decoding.
+    expect(r.restart.status).toBe(200);
+    expect(r.restart.ufragInUse).toBe(r.restart.offeredUfrag);
+    expect(r.restart.framesAfter).toBeGreaterThan(r.restart.framesAtRestart + 30);
   });
 
   test("refusals: 401 without the token, 409 second publisher, 400 malformed SDP, 413 oversized, 415, 404, 503 past --max-viewers", async () => {

@@ -3,6 +3,51 @@ import { type InboundStats, STATS_SCRIPT } from "./browser-whip-endpoint.ts";
 import type { Browser } from "./chromium.ts";
 
 /**
+ * RFC 9725 §4.4 from a client's side, for any RTCPeerConnection with a session resource:
+ * PATCHes with a given If-Match, and a real ICE restart (If-Match: *) whose answer fragment is
+ * applied. Shared by the WHEP viewer and the browser WHIP publisher.
+ */
+export const ICE_RESTART_SCRIPT = `
+window.patchSession = async (resource, ifMatch, body) => {
+  const headers = { "content-type": "application/trickle-ice-sdpfrag" };
+  if (ifMatch !== null) headers["if-match"] = ifMatch;
+  const res = await fetch(resource, { method: "PATCH", headers, body });
+  return { status: res.status, etag: res.headers.get("etag"), body: await res.text() };
+};
+window.iceRestart = async (pc, resource) => {
+  pc.restartIce();
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()));
+  }
+  const sdp = pc.localDescription.sdp;
+  const lines = sdp.split("\\r\\n");
+  const firstM = lines.findIndex((l) => l.startsWith("m="));
+  const section = lines.slice(firstM, lines.findIndex((l, i) => i > firstM && l.startsWith("m=")));
+  const frag = [lines.find((l) => l.startsWith("a=ice-ufrag:")), lines.find((l) => l.startsWith("a=ice-pwd:")), lines[firstM],
+    section.find((l) => l.startsWith("a=mid:")), ...section.filter((l) => l.startsWith("a=candidate:")), "a=end-of-candidates"].join("\\r\\n") + "\\r\\n";
+  const res = await window.patchSession(resource, "*", frag);
+  res.offeredUfrag = /a=ice-ufrag:(\\S+)/.exec(sdp)[1];
+  if (res.status !== 200) { await pc.setLocalDescription({ type: "rollback" }).catch(() => {}); return res; }
+  const ufrag = /a=ice-ufrag:(\\S+)/.exec(res.body)[1], pwd = /a=ice-pwd:(\\S+)/.exec(res.body)[1];
+  const cands = res.body.split("\\r\\n").filter((l) => l.startsWith("a=candidate:"));
+  let answer = pc.remoteDescription.sdp.replace(/a=ice-ufrag:\\S+/g, "a=ice-ufrag:" + ufrag).replace(/a=ice-pwd:\\S+/g, "a=ice-pwd:" + pwd)
+    .split("\\r\\n").filter((l) => !l.startsWith("a=candidate:") && l !== "a=end-of-candidates");
+  const mid = answer.findIndex((l) => l.startsWith("a=mid:"));
+  answer.splice(mid + 1, 0, ...cands);
+  await pc.setRemoteDescription({ type: "answer", sdp: answer.join("\\r\\n") });
+  return res;
+};
+// The local ICE ufrag of the transport in use: after a restart, the new generation's once its
+// checks have nominated a pair.
+window.iceUfragOf = async (pc) => {
+  let ufrag = null;
+  (await pc.getStats()).forEach((s) => { if (s.type === "transport") ufrag = s.iceLocalUsernameFragment ?? null; });
+  return ufrag;
+};
+`;
+
+/**
  * A WHEP viewer that is nothing but a plain RTCPeerConnection in headless Chromium: the
  * "standard WHEP player" a server must work with. It records when the viewer POSTed and when
  * its video element presented its first frame (requestVideoFrameCallback), both on the page's
@@ -44,46 +89,10 @@ window.leave = async () => {
   v.pc.close();
   return res.status;
 };
-// RFC 9725 §4.4 from the viewer's side: PATCHes with the given If-Match; for "*", a real ICE
-// restart whose answer fragment is applied.
-window.patch = async (ifMatch, body) => {
-  const headers = { "content-type": "application/trickle-ice-sdpfrag" };
-  if (ifMatch !== null) headers["if-match"] = ifMatch;
-  const res = await fetch(window.viewer.resource, { method: "PATCH", headers, body });
-  return { status: res.status, etag: res.headers.get("etag"), body: await res.text() };
-};
-window.restartIce = async () => {
-  const v = window.viewer, pc = v.pc;
-  pc.restartIce();
-  await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== "complete") {
-    await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()));
-  }
-  const sdp = pc.localDescription.sdp;
-  const lines = sdp.split("\\r\\n");
-  const firstM = lines.findIndex((l) => l.startsWith("m="));
-  const section = lines.slice(firstM, lines.findIndex((l, i) => i > firstM && l.startsWith("m=")));
-  const frag = [lines.find((l) => l.startsWith("a=ice-ufrag:")), lines.find((l) => l.startsWith("a=ice-pwd:")), lines[firstM],
-    section.find((l) => l.startsWith("a=mid:")), ...section.filter((l) => l.startsWith("a=candidate:")), "a=end-of-candidates"].join("\\r\\n") + "\\r\\n";
-  const res = await window.patch("*", frag);
-  res.offeredUfrag = /a=ice-ufrag:(\\S+)/.exec(sdp)[1];
-  if (res.status !== 200) { await pc.setLocalDescription({ type: "rollback" }).catch(() => {}); return res; }
-  const ufrag = /a=ice-ufrag:(\\S+)/.exec(res.body)[1], pwd = /a=ice-pwd:(\\S+)/.exec(res.body)[1];
-  const cands = res.body.split("\\r\\n").filter((l) => l.startsWith("a=candidate:"));
-  let answer = pc.remoteDescription.sdp.replace(/a=ice-ufrag:\\S+/g, "a=ice-ufrag:" + ufrag).replace(/a=ice-pwd:\\S+/g, "a=ice-pwd:" + pwd)
-    .split("\\r\\n").filter((l) => !l.startsWith("a=candidate:") && l !== "a=end-of-candidates");
-  const mid = answer.findIndex((l) => l.startsWith("a=mid:"));
-  answer.splice(mid + 1, 0, ...cands);
-  await pc.setRemoteDescription({ type: "answer", sdp: answer.join("\\r\\n") });
-  return res;
-};
-// The local ICE ufrag of the transport in use: after a restart, the new generation's once its
-// checks have nominated a pair.
-window.iceUfrag = async () => {
-  let ufrag = null;
-  (await window.viewer.pc.getStats()).forEach((s) => { if (s.type === "transport") ufrag = s.iceLocalUsernameFragment ?? null; });
-  return ufrag;
-};
+window.patch = (ifMatch, body) => window.patchSession(window.viewer.resource, ifMatch, body);
+${ICE_RESTART_SCRIPT}
+window.restartIce = () => window.iceRestart(window.viewer.pc, window.viewer.resource);
+window.iceUfrag = () => window.iceUfragOf(window.viewer.pc);
 window.joinTimes = () => ({ postAt: window.viewer.postAt, firstFrameAt: window.viewer.firstFrameAt });
 `;
 
