@@ -5,7 +5,7 @@ import { nowNs } from "../rtp/ntp.ts";
 import { type AccessUnit, ParameterSetKeeper } from "./annexb.ts";
 import { PIPE } from "./ffmpeg-args.ts";
 import { StderrTail } from "./ffmpeg-stderr.ts";
-import { type CutPacket, PacketCutter } from "./packet-cutter.ts";
+import { type CutPacket, FramingError, PacketCutter } from "./packet-cutter.ts";
 
 export interface TimedAccessUnit extends AccessUnit {
   /** When its last byte was read from ffmpeg's pipe (for latency figures). */
@@ -20,8 +20,8 @@ export interface CaptureEvents {
 }
 
 /**
- * One ffmpeg child producing both streams. Packets are cut the moment framecrc reports them
- * and stamped on the capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
+ * One ffmpeg child producing both streams, each on its own pipe as framecrc-announced packets
+ * (see PacketCutter). Packets are cut the moment their last byte arrives and stamped on the capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
  * which the first packet (of either stream) arrived. Both streams share the anchor, so their
  * relative timing is exactly ffmpeg's.
  */
@@ -31,21 +31,20 @@ export class MediaCapture {
   readonly #params = new ParameterSetKeeper();
   #anchorNs: bigint | undefined;
   #stopRequested = false;
+  #framingError: MediaError | undefined;
   #exited: Promise<void>;
   #packets = { video: 0, audio: 0 };
 
   constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents) {
-    this.#child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe", "pipe", "pipe"] });
+    this.#child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
     const stdio = this.#child.stdio as unknown as (Readable | null)[];
     stdio[2]!.setEncoding("utf8").on("data", (d: string) => this.#stderr.push(d));
-    const streamsDone = [
-      this.#wire(stdio[PIPE.video]!, stdio[PIPE.videoIndex]!, (p) => this.#onVideo(p)),
-      this.#wire(stdio[PIPE.audio]!, stdio[PIPE.audioIndex]!, (p) => this.#onAudio(p)),
-    ];
+    const streamsDone = [this.#wire(stdio[PIPE.video]!, (p) => this.#onVideo(p)), this.#wire(stdio[PIPE.audio]!, (p) => this.#onAudio(p))];
     let spawnError: Error | undefined;
     this.#child.on("error", (e) => (spawnError = e));
     const closed = new Promise<number | null>((resolve) => this.#child.on("close", (code) => resolve(code)));
     this.#exited = Promise.all([closed, ...streamsDone]).then(([code]) => {
+      if (this.#framingError) return this.events.exit(this.#framingError);
       if (this.#stopRequested) return this.events.exit(undefined);
       if (spawnError) return this.events.exit(new MediaError(`cannot run ffmpeg: ${spawnError.message}`));
       const last = this.#stderr.lastError();
@@ -55,16 +54,20 @@ export class MediaCapture {
     });
   }
 
-  #wire(data: Readable, index: Readable, emit: (p: CutPacket) => void): Promise<void> {
+  #wire(pipe: Readable, emit: (p: CutPacket) => void): Promise<void> {
     const cutter = new PacketCutter();
-    const ended = (s: Readable) => new Promise<void>((resolve) => s.on("close", () => resolve()).on("error", () => resolve()));
-    data.on("data", (chunk: Buffer) => {
-      for (const p of cutter.pushData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) emit(p);
+    pipe.on("data", (chunk: Buffer) => {
+      if (this.#framingError) return;
+      try {
+        for (const p of cutter.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) emit(p);
+      } catch (error) {
+        if (!(error instanceof FramingError)) throw error;
+        // Not ffmpeg's doing that we could recover from: stop it and say what was read.
+        this.#framingError = new MediaError(`cannot read ffmpeg's output: ${error.message}`);
+        this.#child.kill("SIGKILL");
+      }
     });
-    index.setEncoding("utf8").on("data", (text: string) => {
-      for (const p of cutter.pushIndex(text)) emit(p);
-    });
-    return Promise.all([ended(data), ended(index)]).then(() => {});
+    return new Promise<void>((resolve) => pipe.on("close", () => resolve()).on("error", () => resolve()));
   }
 
   #captureNs(ptsNs: bigint, arrivedNs: bigint): bigint {

@@ -32,7 +32,17 @@ export interface MediaPlan {
   display?: string;
 }
 
-export const PIPE = { video: 3, videoIndex: 4, audio: 5, audioIndex: 6 } as const;
+/** The child's extra stdio pipes: one per stream. */
+export const PIPE = { video: 3, audio: 4 } as const;
+
+/**
+ * A tee output that writes each packet's framecrc line and then its bytes (in `format`) to the
+ * same pipe. The tee muxer writes slave by slave in this order, each flushed per packet, so the
+ * reader learns a packet's size, pts and flags before its data (src/media/packet-cutter.ts).
+ */
+export function framedPipe(format: "h264" | "s16le", fd: number): string {
+  return `[f=framecrc]pipe\\:${fd}|[f=${format}:onfail=abort]pipe\\:${fd}`;
+}
 
 /** Smallest H.264 level (Table A-1) whose frame size and macroblock rate fit. */
 export function h264Level(width: number, height: number, fps: number): string {
@@ -141,15 +151,17 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
   if (input.live && plan.os === "linux" && plan.video && plan.audio) args.push("-copyts");
   if (plan.video) {
     args.push("-map", input.videoMap, "-vf", videoFilter(plan), "-r", String(plan.fps), ...encoderArgs(plan));
-    args.push("-flush_packets", "1", "-f", "tee", `[f=h264:onfail=abort]pipe\\:${PIPE.video}|[f=framecrc]pipe\\:${PIPE.videoIndex}`);
+    args.push("-flush_packets", "1", "-f", "tee", framedPipe("h264", PIPE.video));
   }
   if (plan.audio) {
     // ffmpeg resamples and remixes whatever the source has (a 24 kHz mono microphone, a 44.1 kHz
     // file) to 48 kHz stereo; async=1 stretches or pads so audio time keeps up with the clock.
-    // 10 ms chunks keep PCM latency below one Opus frame.
-    const filters = [input.live ? "aresample=async=1" : "aresample", "aformat=sample_fmts=s16:sample_rates=48000:channel_layouts=stereo", "asetnsamples=n=480:p=0"];
+    // 960-sample chunks are exactly one 20 ms Opus frame: each is written the moment its last
+    // sample exists, which is when the encoder could start on it anyway (smaller chunks would
+    // only add pipe reads and Worker messages, not lower latency).
+    const filters = [input.live ? "aresample=async=1" : "aresample", "aformat=sample_fmts=s16:sample_rates=48000:channel_layouts=stereo", "asetnsamples=n=960:p=0"];
     args.push("-map", input.audioMap, "-af", filters.join(","), "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2");
-    args.push("-flush_packets", "1", "-f", "tee", `[f=s16le]pipe\\:${PIPE.audio}|[f=framecrc]pipe\\:${PIPE.audioIndex}`);
+    args.push("-flush_packets", "1", "-f", "tee", framedPipe("s16le", PIPE.audio));
   }
   return args;
 }

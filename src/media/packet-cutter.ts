@@ -1,6 +1,6 @@
 import { type FramecrcPacket, parseFramecrcLine, type TimeBase, toNanoseconds } from "./framecrc.ts";
 
-/** One encoded packet cut from an ffmpeg byte pipe, timestamped on ffmpeg's timeline. */
+/** One encoded packet cut from an ffmpeg pipe, timestamped on ffmpeg's timeline. */
 export interface CutPacket {
   data: Uint8Array;
   /** Presentation time on ffmpeg's output timeline, in nanoseconds. */
@@ -9,60 +9,78 @@ export interface CutPacket {
   keyframe: boolean;
 }
 
+/** The pipe no longer reads as framecrc lines each followed by its packet's bytes. */
+export class FramingError extends Error {}
+
+/** framecrc lines are short; anything longer means the framing was lost. */
+const MAX_LINE = 1024;
+const NEWLINE = 0x0a;
+
 /**
- * Joins an ffmpeg data pipe (Annex B or PCM bytes) with its framecrc side channel and cuts the
- * byte stream into packets by the sizes framecrc reports. Pure: the caller feeds chunks from
- * either pipe in whatever order they arrive and drains complete packets.
+ * Cuts one ffmpeg pipe that carries, for every packet, its `framecrc` line and then its bytes.
+ * ffmpeg's tee muxer writes `[f=framecrc]pipe:N|[f=h264]pipe:N` slave by slave, each flushed
+ * per packet, so a packet is announced (size, pts, flags) just before its data: it can be
+ * handed on the moment its last byte arrives, with no scan for the next start code and no
+ * second pipe to wait on. Pure: feed chunks of any size, drain complete packets.
  */
 export class PacketCutter {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
-  #text = "";
-  #pending: FramecrcPacket[] = [];
+  #announced: FramecrcPacket | undefined;
   #timeBase: TimeBase | undefined;
 
-  /** Bytes from the data pipe. */
-  pushData(chunk: Uint8Array): CutPacket[] {
+  /** Bytes from the pipe. Throws FramingError when they are not line-then-packet. */
+  push(chunk: Uint8Array): CutPacket[] {
     if (chunk.byteLength > 0) {
       this.#chunks.push(chunk);
       this.#buffered += chunk.byteLength;
     }
-    return this.#drain();
-  }
-
-  /** Text from the framecrc pipe; lines may be split across chunks. */
-  pushIndex(chunk: string): CutPacket[] {
-    this.#text += chunk;
-    let nl: number;
-    while ((nl = this.#text.indexOf("\n")) >= 0) {
-      const line = this.#text.slice(0, nl);
-      this.#text = this.#text.slice(nl + 1);
-      const parsed = parseFramecrcLine(line);
-      if (parsed.kind === "timebase") this.#timeBase = parsed.timeBase;
-      else if (parsed.kind === "packet") this.#pending.push(parsed.packet);
+    const out: CutPacket[] = [];
+    for (;;) {
+      if (this.#announced === undefined) {
+        const line = this.#takeLine();
+        if (line === undefined) return out;
+        const parsed = parseFramecrcLine(line);
+        if (parsed.kind === "timebase") this.#timeBase = parsed.timeBase;
+        else if (parsed.kind === "packet") this.#announced = parsed.packet;
+        else if (!line.startsWith("#")) throw new FramingError(`expected a framecrc line, got ${JSON.stringify(line.slice(0, 60))}`);
+        continue;
+      }
+      const p = this.#announced;
+      if (this.#buffered < p.size) return out;
+      this.#announced = undefined;
+      const tb = this.#timeBase ?? { num: 1, den: 1_000_000 };
+      out.push({ data: this.#take(p.size), ptsNs: toNanoseconds(p.pts, tb), durationNs: toNanoseconds(BigInt(p.duration), tb), keyframe: p.keyframe });
     }
-    return this.#drain();
   }
 
-  /** Bytes received but not yet claimed by an index line. */
+  /** Bytes received but not yet cut into packets. */
   get bufferedBytes(): number {
     return this.#buffered;
   }
 
-  #drain(): CutPacket[] {
-    const out: CutPacket[] = [];
-    while (this.#pending.length > 0 && this.#pending[0]!.size <= this.#buffered) {
-      const p = this.#pending.shift()!;
-      const tb = this.#timeBase ?? { num: 1, den: 1_000_000 };
-      out.push({ data: this.#take(p.size), ptsNs: toNanoseconds(p.pts, tb), durationNs: toNanoseconds(BigInt(p.duration), tb), keyframe: p.keyframe });
+  /** The next complete line (without its newline), or undefined until it has arrived. */
+  #takeLine(): string | undefined {
+    let length = 0;
+    for (const c of this.#chunks) {
+      const nl = c.indexOf(NEWLINE);
+      if (nl >= 0) {
+        length += nl;
+        if (length > MAX_LINE) break;
+        const bytes = this.#take(length + 1);
+        return String.fromCharCode(...bytes.subarray(0, length));
+      }
+      length += c.byteLength;
+      if (length > MAX_LINE) break;
     }
-    return out;
+    if (length > MAX_LINE) throw new FramingError(`no framecrc line in the next ${MAX_LINE} bytes`);
+    return undefined;
   }
 
   #take(size: number): Uint8Array {
     this.#buffered -= size;
     const first = this.#chunks[0];
-    // Fast path: the packet is exactly one pipe read (the common case with -flush_packets 1).
+    // Fast path: the bytes are exactly one pipe read.
     if (first !== undefined && first.byteLength === size) {
       this.#chunks.shift();
       return first;

@@ -67,9 +67,11 @@ describe("sources per OS", () => {
     for (const run of expectedRuns) expect(joined).toContain(`\u0000${run.join("\u0000")}\u0000`);
   });
 
-  test("four pipes: Annex B + index for video, s16le + index for audio, as separate outputs", () => {
+  test("two pipes, one per stream: each packet's framecrc line, then its Annex B or s16le bytes", () => {
     const args = buildFfmpegArgs(base);
-    expect(args.filter((a) => a.includes("pipe\\:"))).toEqual(["[f=h264:onfail=abort]pipe\\:3|[f=framecrc]pipe\\:4", "[f=s16le]pipe\\:5|[f=framecrc]pipe\\:6"]);
+    expect(args.filter((a) => a.includes("pipe\\:"))).toEqual(["[f=framecrc]pipe\\:3|[f=h264:onfail=abort]pipe\\:3", "[f=framecrc]pipe\\:4|[f=s16le:onfail=abort]pipe\\:4"]);
+    // One 20 ms Opus frame per PCM packet.
+    expect(after(args, "-af")).toContain("asetnsamples=n=960:p=0");
     expect(args.filter((a) => a === "-flush_packets")).toHaveLength(2);
     // 48 kHz stereo s16 whatever the source.
     expect(after(args, "-af")).toContain("aformat=sample_fmts=s16:sample_rates=48000:channel_layouts=stereo");
@@ -77,7 +79,7 @@ describe("sources per OS", () => {
   });
 
   test("--no-audio and --no-video drop their output", () => {
-    expect(buildFfmpegArgs(plan({ audio: false })).join(" ")).not.toContain("pipe\\:5");
+    expect(buildFfmpegArgs(plan({ audio: false })).join(" ")).not.toContain("pipe\\:4");
     const audioOnly = buildFfmpegArgs(plan({ video: false }));
     expect(audioOnly.join(" ")).not.toContain("pipe\\:3");
     expect(after(audioOnly, "-map")).toBe("0:a:0");

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { NAL_IDR, NAL_PPS, NAL_SPS, nalUnitTypes, ParameterSetKeeper } from "../../src/media/annexb.ts";
 import { parseFramecrcLine, toNanoseconds } from "../../src/media/framecrc.ts";
-import { type CutPacket, PacketCutter } from "../../src/media/packet-cutter.ts";
+import { type CutPacket, FramingError, PacketCutter } from "../../src/media/packet-cutter.ts";
 
 const SC4 = [0, 0, 0, 1];
 const SC3 = [0, 0, 1];
@@ -32,33 +32,36 @@ describe("framecrc lines", () => {
   });
 });
 
-describe("Annex B access units cut by framecrc sizes", () => {
+describe("Annex B access units cut from one pipe of framecrc line + packet bytes", () => {
   const units = [au(sps, pps, idr), au(slice), au(slice, slice), au(sps, pps, idr, idr), au(slice)];
-  const index = ["#tb 0: 1/30", ...units.map((u, k) => `0, ${k}, ${k}, 1, ${u.length}, 0x0${k % 3 === 0 ? "" : ", F=0x0"}`)].join("\n") + "\n";
-  const data = new Uint8Array(units.flatMap((u) => [...u]));
+  // A byte 0x0a inside packet data must not be taken for the end of a line.
+  units[2] = new Uint8Array([...units[2]!, 0x0a, 0x0a, 0x30, 0x2c]);
+  const enc = new TextEncoder();
+  const header = enc.encode("#software: Lavf59.27.100\n#tb 0: 1/30\n#media_type 0: video\n");
+  const stream = new Uint8Array([
+    ...header,
+    ...units.flatMap((u, k) => [...enc.encode(`0, ${k}, ${k}, 1, ${u.length}, 0x0${k % 3 === 0 ? "" : ", F=0x0"}\n`), ...u]),
+  ]);
+  // Where each packet's last byte lies in the stream.
+  const ends: number[] = [];
+  let at = header.length;
+  for (const [k, u] of units.entries()) {
+    at += enc.encode(`0, ${k}, ${k}, 1, ${u.length}, 0x0${k % 3 === 0 ? "" : ", F=0x0"}\n`).length + u.length;
+    ends.push(at);
+  }
 
-  test("any interleaving and chunking of the two pipes yields the same access units, each as soon as complete", () => {
+  test("any chunking yields the same packets, each the moment its last byte arrives", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), (dataSizes, textSizes, order) => {
+      fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 30 }), (sizes) => {
         const cutter = new PacketCutter();
         const out: CutPacket[] = [];
-        let d = 0;
-        let t = 0;
-        let step = 0;
-        while (d < data.length || t < index.length) {
-          const takeData = t >= index.length || (d < data.length && order[step % order.length]);
-          if (takeData) {
-            const n = dataSizes[step % dataSizes.length]!;
-            out.push(...cutter.pushData(data.subarray(d, d + n)));
-            d += n;
-          } else {
-            const n = textSizes[step % textSizes.length]!;
-            out.push(...cutter.pushIndex(index.slice(t, t + n)));
-            t += n;
-          }
-          step++;
-          // Never more out than both pipes have fully delivered.
-          expect(out.reduce((s, p) => s + p.data.length, 0)).toBeLessThanOrEqual(d);
+        let pos = 0;
+        for (let step = 0; pos < stream.length; step++) {
+          const n = sizes[step % sizes.length]!;
+          out.push(...cutter.push(stream.subarray(pos, pos + n)));
+          pos = Math.min(stream.length, pos + n);
+          // Exactly the packets whose last byte has arrived: none held back, none early.
+          expect(out.length).toBe(ends.filter((e) => e <= pos).length);
         }
         expect(out.map((p) => [...p.data])).toEqual(units.map((u) => [...u]));
         expect(out.map((p) => p.ptsNs)).toEqual(units.map((_, k) => toNanoseconds(BigInt(k), { num: 1, den: 30 })));
@@ -66,6 +69,14 @@ describe("Annex B access units cut by framecrc sizes", () => {
         expect(cutter.bufferedBytes).toBe(0);
       }),
     );
+  });
+
+  test.each([
+    ["bytes where a line should be", new Uint8Array([...SC4, ...idr, 0x0a]), "expected a framecrc line"],
+    ["a line that never ends", new Uint8Array(2000).fill(0x41), "no framecrc line in the next 1024 bytes"],
+    ["a packet longer than announced", enc.encode(`#tb 0: 1/30\n0, 0, 0, 1, 3, 0x0\n${"abcdef"}\n`), "expected a framecrc line"],
+  ])("lost framing is an error, not garbage: %s", (_, bytes, message) => {
+    expect(() => new PacketCutter().push(bytes)).toThrow(new FramingError(message).message);
   });
 
   test("NAL unit types across 3- and 4-byte start codes, with emulation-prevention bytes inside", () => {
