@@ -58,8 +58,6 @@ export interface SessionConfig {
   timeoutMs: number;
   /** Gather 127.0.0.1 as a host candidate (loopback-only hosts, network namespaces). */
   loopbackCandidates: boolean;
-  /** Report per-frame send latency (benchmarks). */
-  measureLatency: boolean;
 }
 
 export type SessionCommand =
@@ -73,7 +71,6 @@ export type SessionEvent =
   | { type: "state"; state: SessionState; detail?: string }
   | { type: "log"; level: "debug" | "info" | "warn"; message: string }
   | { type: "error"; error: ErrorPayload }
-  | { type: "latency"; samplesNs: bigint[] }
   | { type: "stopped"; deleted: boolean; detail?: string; sent: SentSummary };
 
 /** What reached the wire, reported when a session stops. */
@@ -81,6 +78,9 @@ export interface SentSummary {
   videoFrames: number;
   audioPackets: number;
   retransmitted: number;
+  /** Per-frame hand-off latency, ffmpeg's last byte → last RTP packet sent (see SendLatency). */
+  latencyP50Ms?: number;
+  latencyP99Ms?: number;
 }
 
 // ── Server worker ────────────────────────────────────────────────────────────────────────────

@@ -16,8 +16,6 @@ import { workerUrl } from "../workers.ts";
 import { startServerWorker } from "./serve.ts";
 
 export interface PublishHooks {
-  /** Per-frame send latency samples (ns), for benchmarks. */
-  onLatency?: (samplesNs: bigint[]) => void;
   onConnected?: (atNs: bigint) => void;
   onFirstMedia?: (atNs: bigint) => void;
   onFfmpegPid?: (pid: number) => void;
@@ -142,9 +140,6 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
           case "error":
             fail(fromPayload(ev.error));
             break;
-          case "latency":
-            hooks.onLatency?.(ev.samplesNs);
-            break;
           case "stopped":
             resolve(ev);
             break;
@@ -185,7 +180,6 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       iceServers: opts.iceServers,
       timeoutMs: opts.timeoutMs,
       loopbackCandidates: process.env.WHIPCAST_LOOPBACK_CANDIDATES !== "0",
-      measureLatency: hooks.onLatency !== undefined,
     };
     postSession({ type: "start", config, audioInput: channel?.port2 ?? null }, channel ? [channel.port2] : []);
     cleanup.push("WHIP session", async () => {
@@ -194,8 +188,9 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       if (stopped?.deleted) log.debug("WHIP session deleted");
       else if (stopped && stopped.detail) log.warn(`could not delete the WHIP session: ${stopped.detail}`);
       if (stopped) {
-        const { videoFrames, audioPackets, retransmitted } = stopped.sent;
-        log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)`, { videoFrames, audioPackets, retransmitted });
+        const { videoFrames, audioPackets, retransmitted, latencyP50Ms, latencyP99Ms } = stopped.sent;
+        const latency = latencyP50Ms !== undefined ? `; frame hand-off p50 ${latencyP50Ms.toFixed(2)} ms, p99 ${latencyP99Ms?.toFixed(2)} ms` : "";
+        log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)${latency}`, { ...stopped.sent });
       }
     });
 

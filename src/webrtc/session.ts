@@ -7,6 +7,7 @@ import { type WhipAnswer, WhipClient } from "../whip/client.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { PublisherPeer } from "./publisher-peer.ts";
 import { checkAnswer } from "./sdp.ts";
+import { SendLatency } from "./send-latency.ts";
 import { StartupBuffer } from "./startup-buffer.ts";
 
 /** How long ICE + DTLS may take after the answer before the run fails with exit 6. */
@@ -48,7 +49,7 @@ export class WhipSession {
   #connected = false;
   #stopping: Promise<void> | undefined;
   #sending: Promise<void> = Promise.resolve();
-  #latency: bigint[] = [];
+  readonly #latency = new SendLatency();
   #sent = { videoFrames: 0, audioPackets: 0 };
   #starting: Promise<void> | undefined;
 
@@ -187,21 +188,13 @@ export class WhipSession {
         if (item.kind === "video") {
           await this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs));
           this.#sent.videoFrames++;
-          if (this.config.measureLatency && item.receivedNs > 0n) this.#recordLatency(nowNs() - item.receivedNs);
+          if (item.receivedNs > 0n) this.#latency.add(Number(nowNs() - item.receivedNs));
         } else {
           await this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
           this.#sent.audioPackets++;
         }
       }
     });
-  }
-
-  #recordLatency(ns: bigint): void {
-    this.#latency.push(ns);
-    if (this.#latency.length >= 30) {
-      this.emit({ type: "latency", samplesNs: this.#latency });
-      this.#latency = [];
-    }
   }
 
   /** End the publication: DELETE the WHIP resource, then close the peer. Idempotent. */
@@ -212,9 +205,10 @@ export class WhipSession {
       // A POST in flight may be creating the session right now: let it land (bounded by the
       // stop budget) so the DELETE below can remove it. Nothing half-done stays on the server.
       if (this.#starting) await Promise.race([this.#starting.catch(() => {}), Bun.sleep(1_500)]);
-      if (this.#latency.length > 0) this.emit({ type: "latency", samplesNs: this.#latency });
       const result = await this.#client.end(2_000);
-      const sent = { ...this.#sent, retransmitted: this.#peer.retransmitted };
+      const p50 = this.#latency.percentileMs(50);
+      const p99 = this.#latency.percentileMs(99);
+      const sent = { ...this.#sent, retransmitted: this.#peer.retransmitted, ...(p50 !== undefined && p99 !== undefined ? { latencyP50Ms: p50, latencyP99Ms: p99 } : {}) };
       await this.#peer.close();
       this.emit({ type: "stopped", deleted: result.deleted, sent, ...(result.detail ? { detail: result.detail } : {}) });
     })();
