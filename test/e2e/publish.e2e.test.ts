@@ -15,6 +15,9 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     const sent = r.sent!;
     // ffmpeg paces the test source in real time: about 30 frames for every second published.
     expect(sent.videoFrames).toBeGreaterThanOrEqual(SECONDS * 30 * 0.8);
+    // The summary carries the hand-off latency percentiles (reported, not judged: no timing asserts).
+    expect(sent.latencyP50Ms).toBeGreaterThan(0);
+    expect(sent.latencyP99Ms).toBeGreaterThanOrEqual(sent.latencyP50Ms!);
     const video = r.stats!.video!;
     const audio = r.stats!.audio!;
     expect(video.mimeType).toBe("video/H264");

@@ -29,7 +29,7 @@ export interface ScenarioResult {
   sessions: number;
   deleted: boolean;
   authorization: (string | null)[];
-  sent: { videoFrames: number; audioPackets: number; retransmitted: number } | undefined;
+  sent: { videoFrames: number; audioPackets: number; retransmitted: number; latencyP50Ms?: number; latencyP99Ms?: number } | undefined;
   /** Sessions the endpoint deleted, by id (s1, s2, ...). */
   deletedSessions: string[];
   /** Binding requests the Link-advertised STUN server answered. */
@@ -91,7 +91,9 @@ try {
     authorization: endpoint.requests.filter((r) => r.path.startsWith("/whip")).map((r) => r.authorization),
     deletedSessions: [...endpoint.deleted].sort(),
     stunRequests: stun?.bindingRequests ?? 0,
-    sent: summary ? { videoFrames: summary.videoFrames as number, audioPackets: summary.audioPackets as number, retransmitted: summary.retransmitted as number } : undefined,
+    sent: summary
+      ? { videoFrames: summary.videoFrames as number, audioPackets: summary.audioPackets as number, retransmitted: summary.retransmitted as number, latencyP50Ms: summary.latencyP50Ms as number | undefined, latencyP99Ms: summary.latencyP99Ms as number | undefined }
+      : undefined,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
