@@ -5,6 +5,7 @@
  * built dist/whipcast (`bun run build`).
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Logger } from "../src/cli/log.ts";
 import { resolvePublishOptions, type PublishFlags } from "../src/cli/options.ts";
 import { startPublish } from "../src/cli/publish.ts";
@@ -273,13 +274,29 @@ async function relay(): Promise<void> {
   }
 }
 
+// 7. Lip sync as Chromium plays it: flash vs tone burst, next to Chromium's own WebRTC loopback.
+async function lipSync(): Promise<void> {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "lipsync.ts")], { stdout: "pipe", stderr: "inherit" });
+  const line = (await new Response(proc.stdout).text()).trim().split("\n").pop() ?? "";
+  await proc.exited;
+  type Side = { flashes: number; offsets: number[] };
+  const r = JSON.parse(line) as { whipcast: Side; chromium: Side };
+  const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  row(
+    "lip sync, audio minus video as Chromium plays them (flash + tone each second)",
+    `median ${median(r.whipcast.offsets).toFixed(0)} ms over ${r.whipcast.offsets.length} pairs`,
+    `Chromium sending the same file to itself: median ${median(r.chromium.offsets).toFixed(0)} ms over ${r.chromium.offsets.length} pairs (the probe's own bias)`,
+  );
+}
+
 console.error(`whipcast benchmarks (${SECONDS} s runs)`);
-// BENCH_ONLY=relay,opus,startup,cpu runs a subset (cpu includes the frame latency).
-const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu").split(","));
+// BENCH_ONLY=relay,opus,startup,cpu,lipsync runs a subset (cpu includes the frame latency).
+const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,lipsync").split(","));
 if (only.has("relay")) await relay();
 if (only.has("opus")) await opusSpeed();
 if (only.has("startup")) await startup();
 if (only.has("cpu")) await cpuShareAndLatency();
+if (only.has("lipsync")) await lipSync();
 
 const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["figure", "value", "comparison (same run)"][i]!.length));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

@@ -92,6 +92,8 @@ ${STATS_SCRIPT}
 
 export interface BrowserWhipEndpoint {
   url: string;
+  /** The receiving page (its <video> and <audio> elements play each session's tracks). */
+  page: Page;
   requests: RecordedRequest[];
   sessions: string[];
   deleted: Set<string>;
@@ -139,6 +141,7 @@ export async function startBrowserWhipEndpoint(options: EndpointOptions = {}): P
   page = await browser.page(`${base}/`);
   return {
     url: `${base}/whip`,
+    page,
     requests,
     sessions,
     deleted,
