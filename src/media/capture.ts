@@ -21,7 +21,8 @@ export interface CaptureEvents {
 
 /**
  * One ffmpeg child producing both streams, each on its own pipe as framecrc-announced packets
- * (see PacketCutter). Packets are cut the moment their last byte arrives and stamped on the capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
+ * (see PacketCutter). Packets are cut the moment their last byte arrives and stamped on the
+ * capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
  * which the first packet (of either stream) arrived. Both streams share the anchor, so their
  * relative timing is exactly ffmpeg's.
  */
