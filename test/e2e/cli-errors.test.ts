@@ -115,6 +115,28 @@ describe("endpoint and media failures", () => {
     }
   });
 
+  test("ffmpeg output that loses its framing → exit 5 naming it, ffmpeg killed, nothing left on the server", async () => {
+    const ep = fakeEndpoint(async (req, seen) => (req.method === "POST" ? new Response(plausibleAnswer(seen.body), { status: 201, headers: { "content-type": "application/sdp", location: "/whip/s1" } }) : new Response(null, { status: 200 })));
+    stops.push(ep.stop);
+    // An ffmpeg that answers every other call as the real one, but whose capture run writes
+    // bytes that are not a framecrc line to the video pipe, then hangs.
+    const dir = `${process.env.TMPDIR ?? "/tmp"}/whipcast-broken-ffmpeg-${process.pid}`;
+    const real = Bun.which("ffmpeg")!;
+    await Bun.write(`${dir}/ffmpeg`, `#!/bin/sh\ncase "$*" in *pipe*) echo $$ > ${dir}/pid; printf 'frame=1 fps=30 q=28.0\\n' >&3; exec sleep 60;; esac\nexec ${real} "$@"\n`);
+    Bun.spawnSync(["chmod", "+x", `${dir}/ffmpeg`]);
+    try {
+      const r = await whipcast(["publish", ep.url, "--source", "test", "--no-audio", "--quiet", "--ffmpeg", `${dir}/ffmpeg`]);
+      expect(r.exitCode).toBe(5);
+      expect(r.lines).toEqual([`whipcast: error: cannot read ffmpeg's output: expected a framecrc line, got "frame=1 fps=30 q=28.0"`]);
+      // The hanging ffmpeg was killed, not left behind.
+      const pid = Number(await Bun.file(`${dir}/pid`).text());
+      expect(Bun.spawnSync(["kill", "-0", String(pid)]).exitCode).not.toBe(0);
+      expect(ep.seen.filter((s) => s.method === "DELETE").length).toBe(ep.seen.filter((s) => s.method === "POST").length);
+    } finally {
+      Bun.spawnSync(["rm", "-rf", dir]);
+    }
+  });
+
   test("an ffmpeg that does not exist → exit 2 naming the flag", async () => {
     const r = await whipcast(["publish", "http://127.0.0.1:9/w", "--ffmpeg", "/nonexistent/ffmpeg"]);
     expect(r.lines).toEqual(["whipcast: error: --ffmpeg /nonexistent/ffmpeg: no such file"]);
