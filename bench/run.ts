@@ -15,7 +15,7 @@ import { runLipSync } from "../test/e2e/lip-sync-scenario.ts";
 import { binary } from "../test/helpers/binary.ts";
 import { startBrowserWhipEndpoint } from "../test/helpers/browser-whip-endpoint.ts";
 import { launchChromium } from "../test/helpers/chromium.ts";
-import { LIP_SYNC_SECONDS, LIP_SYNC_SETTLED_MS } from "../test/helpers/lip-sync.ts";
+import { LIP_SYNC_SECONDS, LIP_SYNC_SETTLED_MS, median } from "../test/helpers/lip-sync.ts";
 import { canUseNetns, inLoopbackNamespace } from "../test/helpers/netns.ts";
 import { openWhepViewer, type WhepViewer } from "../test/helpers/whep-viewer.ts";
 
@@ -281,7 +281,6 @@ async function relay(): Promise<void> {
 // steps, so the first seconds and the settled state are printed apart.
 async function lipSync(): Promise<void> {
   const r = await runLipSync(LIP_SYNC_SECONDS);
-  const median = (xs: number[]) => (xs.length ? percentile([...xs].sort((a, b) => a - b), 50) : Number.NaN);
   const early = (at: number) => at < 10_000;
   const settled = (at: number) => at >= LIP_SYNC_SETTLED_MS;
   const probe = (keep: (at: number) => boolean) => r.probe.samples.filter((s) => keep(s.at)).map((s) => s.offsetMs);
@@ -291,8 +290,8 @@ async function lipSync(): Promise<void> {
     const p = probe(keep);
     row(
       `lip sync, audio late by (flash + tone each second), ${label}`,
-      `probe median ${median(p).toFixed(0)} ms over ${p.length} pairs`,
-      `Chromium's own estimate (from the Sender Reports): ${median(chromium(keep)).toFixed(0)} ms; the probe's WebAudio path adds its own delay`,
+      `probe median ${(median(p) ?? Number.NaN).toFixed(0)} ms over ${p.length} pairs`,
+      `Chromium's own estimate (from the Sender Reports): ${(median(chromium(keep)) ?? Number.NaN).toFixed(0)} ms; the probe's WebAudio path adds its own delay`,
     );
   }
 }
