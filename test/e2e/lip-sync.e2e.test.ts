@@ -3,7 +3,6 @@ import { LIP_SYNC_SECONDS, LIP_SYNC_SETTLED_MS, median } from "../helpers/lip-sy
 import { runInNamespace } from "./run-scenario.ts";
 import type { LipSyncResult } from "./lip-sync-scenario.ts";
 
-
 describe("lip sync: whipcast publish → headless Chromium, loopback-only namespace", () => {
   test("30 s of a flash + tone-burst file: Chromium plays each burst with its flash", async () => {
     const r = await runInNamespace<LipSyncResult>("lip-sync-scenario.ts", { seconds: LIP_SYNC_SECONDS });
