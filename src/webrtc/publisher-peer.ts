@@ -5,6 +5,7 @@ import type { IceServer } from "../whip/link-header.ts";
 import { whipCodecs } from "./codecs.ts";
 import { NackResponder } from "./nack-responder.ts";
 import { shapeWhipOffer } from "./sdp.ts";
+import { RtpWriter } from "./rtp-writer.ts";
 import { internals } from "./sender-internals.ts";
 import { CaptureClockSenderReports } from "./sender-reports.ts";
 
@@ -32,8 +33,8 @@ type Connection = "new" | "connecting" | "connected" | "disconnected" | "failed"
 /** One sendonly werift peer: H.264 + RTX and Opus, max-bundle, rtcp-mux-only, one msid. */
 export class PublisherPeer {
   readonly pc: RTCPeerConnection;
-  readonly #video?: { sender: RTCRtpSender; packetizer: H264Packetizer; nack: NackResponder; reports: CaptureClockSenderReports };
-  readonly #audio?: { sender: RTCRtpSender; packetizer: OpusPacketizer; reports: CaptureClockSenderReports };
+  readonly #video?: { sender: RTCRtpSender; writer: RtpWriter; packetizer: H264Packetizer; nack: NackResponder; reports: CaptureClockSenderReports };
+  readonly #audio?: { sender: RTCRtpSender; writer: RtpWriter; packetizer: OpusPacketizer; reports: CaptureClockSenderReports };
   #clocks: { video: RtpClock; audio: RtpClock } | undefined;
   #closed = false;
 
@@ -55,6 +56,7 @@ export class PublisherPeer {
       const s = internals(sender);
       this.#video = {
         sender,
+        writer: new RtpWriter(s),
         packetizer: new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: MAX_PAYLOAD }),
         nack: new NackResponder(s, historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD)),
         reports: new CaptureClockSenderReports(s, () => this.#clocks?.video),
@@ -64,10 +66,12 @@ export class PublisherPeer {
       const track = new MediaStreamTrack({ kind: "audio" });
       stream.addTrack(track);
       const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      const s = internals(sender);
       this.#audio = {
         sender,
+        writer: new RtpWriter(s),
         packetizer: new OpusPacketizer({ maxPayloadSize: MAX_PAYLOAD }),
-        reports: new CaptureClockSenderReports(internals(sender), () => this.#clocks?.audio),
+        reports: new CaptureClockSenderReports(s, () => this.#clocks?.audio),
       };
     }
   }
@@ -95,15 +99,18 @@ export class PublisherPeer {
     this.pc.connectionStateChange.subscribe(listener);
   }
 
-  /** Packetize one access unit (RFC 6184 via werift) and send it; resolves when the last packet left. */
+  /**
+   * Packetize one access unit (RFC 6184 via werift) and send it. Resolves once every packet has
+   * been handed to the socket (at once on the direct path).
+   */
   async sendVideo(accessUnit: Uint8Array, rtpTimestamp: number): Promise<void> {
     const v = this.#video;
     if (!v || this.#closed) return;
     const packets = v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp);
     for (const packet of packets) {
-      const seq = packet.header.sequenceNumber;
-      await v.sender.sendRtp(packet);
-      v.nack.recordSent(seq);
+      if (v.writer.direct) v.writer.write(packet);
+      else await v.sender.sendRtp(packet);
+      v.nack.recordSent(packet.header.sequenceNumber);
     }
     v.reports.onPacketSent();
   }
@@ -112,7 +119,8 @@ export class PublisherPeer {
     const a = this.#audio;
     if (!a || this.#closed) return;
     for (const packet of a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp)) {
-      await a.sender.sendRtp(packet);
+      if (a.writer.direct) a.writer.write(packet);
+      else await a.sender.sendRtp(packet);
     }
     a.reports.onPacketSent();
   }

@@ -2,10 +2,11 @@ import type { RtcpPacket, RtpPacket, RTCRtpSender } from "werift";
 
 /**
  * The parts of werift's RTCRtpSender (0.25) that whipcast reaches into, in one typed place.
- * Two werift behaviours are replaced, per sender:
+ * Three werift behaviours are replaced, per sender:
  *  - its Sender Report loop, which pairs the *send* time with the last RTP timestamp (lip sync
  *    needs the capture time; see sender-reports.ts);
- *  - its NACK answer, which keeps only 128 packets (see nack-responder.ts).
+ *  - its NACK answer, which keeps only 128 packets (see nack-responder.ts);
+ *  - its per-packet send path, for the packets whose bytes it would not change (rtp-writer.ts).
  */
 export interface SenderInternals {
   ssrc: number;
@@ -22,7 +23,18 @@ export interface SenderInternals {
   lastSRtimestamp: number | undefined;
   lastSentSRTimestamp: number | undefined;
   rtpCache: (RtpPacket | undefined)[];
-  dtlsTransport: { sendRtp(payload: Buffer, header: RtpPacket["header"]): Promise<number>; sendRtcp(packets: RtcpPacket[]): Promise<unknown> } | undefined;
+  stopped: boolean;
+  codec: { payloadType: number } | undefined;
+  pendingRtpEnabled: boolean;
+  rtpContinuityPending: boolean;
+  headerExtensions: unknown[];
+  redRedundantPayloadType: number | undefined;
+  timestampOffset: number;
+  seqOffset: number;
+  timestamp: number | undefined;
+  sequenceNumber: number | undefined;
+  rtpTimestamp: number;
+  dtlsTransport: { state: string; sendRtp(payload: Buffer, header: RtpPacket["header"]): Promise<number>; sendRtcp(packets: RtcpPacket[]): Promise<unknown> } | undefined;
   runRtcp: () => Promise<void>;
   handleRtcpPacket: (packet: RtcpPacket) => void;
   onGenericNack: { execute(...args: unknown[]): void };

@@ -15,7 +15,10 @@ function fakeSender() {
     ssrc: 0x1111, rtxSsrc: 0x2222, rtxPayloadType: 97, rtxSequenceNumber: 65535, cname: "cname",
     packetCount: 10, octetCount: 1000, headerBytesSent: 0, nackCount: 0, retransmittedPacketsSent: 0, retransmittedBytesSent: 0,
     lastSRtimestamp: undefined, lastSentSRTimestamp: undefined, rtpCache: [],
+    stopped: false, codec: { payloadType: 96 }, pendingRtpEnabled: false, rtpContinuityPending: false, headerExtensions: [], redRedundantPayloadType: undefined,
+    timestampOffset: 0, seqOffset: 0, timestamp: undefined, sequenceNumber: undefined, rtpTimestamp: 0,
     dtlsTransport: {
+      state: "connected",
       async sendRtp(payload, header) { rtp.push({ payload, header }); return payload.length; },
       async sendRtcp(packets) { rtcp.push(packets); },
     },
