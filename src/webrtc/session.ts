@@ -188,13 +188,23 @@ export class WhipSession {
         if (item.kind === "video") {
           await this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs));
           this.#sent.videoFrames++;
-          if (item.receivedNs > 0n) this.#latency.add(Number(nowNs() - item.receivedNs));
+          if (item.receivedNs > 0n) this.#recordLatency(item.receivedNs);
         } else {
           await this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
           this.#sent.audioPackets++;
         }
       }
     });
+  }
+
+  /**
+   * Bun's UDP socket queues what JavaScript sends and writes it (sendmmsg) once the microtask
+   * queue has drained; an immediate runs only after that write. So the frame's last packet has
+   * left the socket by then, and the figure includes the write itself. (Anything else the Worker
+   * ran in the same turn is counted too: the figure errs high, never low.)
+   */
+  #recordLatency(receivedNs: bigint): void {
+    setImmediate(() => this.#latency.add(Number(nowNs() - receivedNs)));
   }
 
   /** End the publication: DELETE the WHIP resource, then close the peer. Idempotent. */
