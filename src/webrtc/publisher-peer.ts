@@ -107,21 +107,18 @@ export class PublisherPeer {
     const v = this.#video;
     if (!v || this.#closed) return;
     const packets = v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp);
-    for (const packet of packets) {
-      if (v.writer.direct) v.writer.write(packet);
-      else await v.sender.sendRtp(packet);
-      v.nack.recordSent(packet.header.sequenceNumber);
-    }
+    if (v.writer.direct) v.writer.write(packets);
+    else for (const packet of packets) await v.sender.sendRtp(packet);
+    for (const packet of packets) v.nack.recordSent(packet.header.sequenceNumber);
     v.reports.onPacketSent();
   }
 
   async sendAudio(opus: Uint8Array, rtpTimestamp: number): Promise<void> {
     const a = this.#audio;
     if (!a || this.#closed) return;
-    for (const packet of a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp)) {
-      if (a.writer.direct) a.writer.write(packet);
-      else await a.sender.sendRtp(packet);
-    }
+    const packets = a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp);
+    if (a.writer.direct) a.writer.write(packets);
+    else for (const packet of packets) await a.sender.sendRtp(packet);
     a.reports.onPacketSent();
   }
 

@@ -1,5 +1,6 @@
 import type { RtpPacket } from "werift";
 import { type SenderInternals, WERIFT_RTP_CACHE_SIZE } from "./sender-internals.ts";
+import { UdpRoute } from "./udp-route.ts";
 
 /**
  * Writes packetized RTP straight to a sender's SRTP transport, keeping the sender's books.
@@ -11,7 +12,7 @@ import { type SenderInternals, WERIFT_RTP_CACHE_SIZE } from "./sender-internals.
  * the session Worker's send cost. This does what the rest of the stack reads afterwards: SSRC,
  * payload type and the (zero) continuity offsets on the header; the counts RTCP Sender Reports
  * carry (RFC 3550 §6.4.1); the history werift's RTX and the NackResponder read. Anything else
- * goes through werift's own path.
+ * goes through werift's own path. The encrypted packets of one call leave together (UdpRoute).
  */
 export class RtpWriter {
   constructor(readonly sender: SenderInternals) {}
@@ -31,25 +32,32 @@ export class RtpWriter {
   }
 
   /**
-   * Encrypt and send one packet, rewriting its header in place as werift would. The bytes are
-   * handed to the socket before this returns; the packet is then what went on the wire.
+   * Encrypt and send packets (one access unit, or one Opus frame), rewriting each header in place
+   * as werift would. They have been handed to the socket when this returns; each packet is then
+   * what went on the wire.
    */
-  write(packet: RtpPacket): void {
+  write(packets: RtpPacket[]): void {
     const s = this.sender;
-    const header = packet.header;
-    header.ssrc = s.ssrc;
-    header.payloadType = s.codec!.payloadType;
-    header.timestamp = (header.timestamp + s.timestampOffset) >>> 0;
-    header.sequenceNumber = (header.sequenceNumber + s.seqOffset) & 0xffff;
-    s.timestamp = header.timestamp;
-    s.sequenceNumber = header.sequenceNumber;
-    s.rtpTimestamp = header.timestamp;
-    s.octetCount += packet.payload.length;
-    s.headerBytesSent += header.serializeSize;
-    s.packetCount = (s.packetCount + 1) >>> 0;
-    s.rtpCache[header.sequenceNumber % WERIFT_RTP_CACHE_SIZE] = packet;
-    // DtlsTransport.sendRtp encrypts and writes synchronously; it never rejects (it logs and
-    // returns 0 on a failed send), so its promise carries nothing to wait for.
-    void s.dtlsTransport!.sendRtp(packet.payload, header);
+    const transport = s.dtlsTransport!;
+    const datagrams: Buffer[] = [];
+    for (const packet of packets) {
+      const header = packet.header;
+      header.ssrc = s.ssrc;
+      header.payloadType = s.codec!.payloadType;
+      header.timestamp = (header.timestamp + s.timestampOffset) >>> 0;
+      header.sequenceNumber = (header.sequenceNumber + s.seqOffset) & 0xffff;
+      s.timestamp = header.timestamp;
+      s.sequenceNumber = header.sequenceNumber;
+      s.rtpTimestamp = header.timestamp;
+      s.octetCount += packet.payload.length;
+      s.headerBytesSent += header.serializeSize;
+      s.packetCount = (s.packetCount + 1) >>> 0;
+      s.rtpCache[header.sequenceNumber % WERIFT_RTP_CACHE_SIZE] = packet;
+      const datagram = transport.srtp.encrypt(packet.payload, header);
+      transport.bytesSent += datagram.length;
+      transport.packetsSent++;
+      datagrams.push(datagram);
+    }
+    new UdpRoute(transport.iceTransport.connection).send(datagrams);
   }
 }

@@ -1,4 +1,5 @@
-import type { RtcpPacket, RtpPacket, RTCRtpSender } from "werift";
+import type { RtcpPacket, RtpHeader, RtpPacket, RTCRtpSender } from "werift";
+import type { IceConnectionInternals } from "./udp-route.ts";
 
 /**
  * The parts of werift's RTCRtpSender (0.25) that whipcast reaches into, in one typed place.
@@ -34,7 +35,17 @@ export interface SenderInternals {
   timestamp: number | undefined;
   sequenceNumber: number | undefined;
   rtpTimestamp: number;
-  dtlsTransport: { state: string; sendRtp(payload: Buffer, header: RtpPacket["header"]): Promise<number>; sendRtcp(packets: RtcpPacket[]): Promise<unknown> } | undefined;
+  dtlsTransport:
+    | {
+        state: string;
+        srtp: { encrypt(payload: Buffer, header: RtpHeader): Buffer };
+        bytesSent: number;
+        packetsSent: number;
+        iceTransport: { connection: IceConnectionInternals };
+        sendRtp(payload: Buffer, header: RtpHeader): Promise<number>;
+        sendRtcp(packets: RtcpPacket[]): Promise<unknown>;
+      }
+    | undefined;
   runRtcp: () => Promise<void>;
   handleRtcpPacket: (packet: RtcpPacket) => void;
   onGenericNack: { execute(...args: unknown[]): void };

@@ -111,6 +111,11 @@ export class WhipSession {
         await this.#waitConnected(CONNECT_TIMEOUT_MS - FIRST_ATTEMPT_MS);
       }
     }
+    // werift's last DTLS flight is still in node:dgram's queue, which is written only once the
+    // microtask queue drains; SRTP goes out through UdpRoute at once. Media sent before that
+    // flight would reach the receiver before it has its SRTP keys, and be dropped with the
+    // first IDR. An immediate runs after the queue is written.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.#connected = true;
     this.emit({ type: "state", state: "connected" });
     this.#peer.onConnectionState((state) => {

@@ -19,6 +19,10 @@ function fakeSender() {
     timestampOffset: 0, seqOffset: 0, timestamp: undefined, sequenceNumber: undefined, rtpTimestamp: 0,
     dtlsTransport: {
       state: "connected",
+      srtp: { encrypt: (payload) => payload },
+      bytesSent: 0,
+      packetsSent: 0,
+      iceTransport: { connection: { canSendApplicationData: () => false, send: async () => {} } },
       async sendRtp(payload, header) { rtp.push({ payload, header }); return payload.length; },
       async sendRtcp(packets) { rtcp.push(packets); },
     },

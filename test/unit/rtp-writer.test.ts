@@ -1,17 +1,32 @@
 import { describe, expect, test } from "bun:test";
 import { Event, H264Packetizer, OpusPacketizer, RTCRtpCodecParameters, RTCRtpSender, type RtpHeader } from "werift";
 import { RtpWriter } from "../../src/webrtc/rtp-writer.ts";
+import type { IceConnectionInternals } from "../../src/webrtc/udp-route.ts";
 import { internals, type SenderInternals } from "../../src/webrtc/sender-internals.ts";
 
-/** A werift sender whose DTLS transport records each packet as it would go on the wire (before SRTP). */
+/**
+ * A werift sender whose DTLS transport records each packet as it would go on the wire, with a
+ * null cipher: werift's own path through `sendRtp`, the writer's through `srtp.encrypt` and the
+ * ICE connection (here a TURN pair, so UdpRoute hands every datagram to werift's ICE send).
+ */
 function sender(kind: "video" | "audio", state = "connected") {
   const wire: Buffer[] = [];
+  const plain = (payload: Buffer, header: RtpHeader) => Buffer.concat([header.serialize(header.serializeSize), payload]);
+  const connection: IceConnectionInternals = {
+    nominated: { remoteAddr: ["127.0.0.1", 9], packetsSent: 0, bytesSent: 0, protocol: { type: "turn" } },
+    canSendApplicationData: () => true,
+    send: async (datagram) => void wire.push(datagram),
+  };
   const s = new RTCRtpSender(kind);
   s.setDtlsTransport({
     state,
     onStateChange: new Event(),
+    srtp: { encrypt: plain },
+    bytesSent: 0,
+    packetsSent: 0,
+    iceTransport: { connection },
     async sendRtp(payload: Buffer, header: RtpHeader) {
-      wire.push(Buffer.concat([header.serialize(header.serializeSize), payload]));
+      wire.push(plain(payload, header));
       return payload.length;
     },
     async sendRtcp() {},
@@ -43,7 +58,7 @@ describe("RtpWriter: werift's bytes and books, without its per-packet detours", 
         ts = (ts + 3000) >>> 0;
         for (const p of a.packetize(au, ts)) await viaWerift.s.sendRtp(p);
         expect(writer.direct).toBe(true);
-        for (const p of b.packetize(au, ts)) writer.write(p);
+        writer.write(b.packetize(au, ts));
       }
       expect(direct.wire.length).toBeGreaterThan(16);
       expect(direct.wire).toEqual(viaWerift.wire);
@@ -66,7 +81,7 @@ describe("RtpWriter: werift's bytes and books, without its per-packet detours", 
     for (let k = 0; k < 5; k++) {
       const frame = Buffer.alloc(160 + k, k);
       for (const p of a.packetize(frame, k * 960)) await viaWerift.s.sendRtp(p);
-      for (const p of b.packetize(frame, k * 960)) writer.write(p);
+      writer.write(b.packetize(frame, k * 960));
     }
     expect(direct.wire).toHaveLength(5);
     expect(direct.wire).toEqual(viaWerift.wire);
