@@ -15,6 +15,8 @@ import { UdpRoute } from "./udp-route.ts";
  * goes through werift's own path. The encrypted packets of one call leave together (UdpRoute).
  */
 export class RtpWriter {
+  #route: UdpRoute | undefined;
+
   constructor(readonly sender: SenderInternals) {}
 
   /** Whether `write` can take packets now; when false, use `sender.sendRtp`. */
@@ -58,6 +60,8 @@ export class RtpWriter {
       transport.packetsSent++;
       datagrams.push(datagram);
     }
-    new UdpRoute(transport.iceTransport.connection).send(datagrams);
+    const connection = transport.iceTransport.connection;
+    if (this.#route?.connection !== connection) this.#route = new UdpRoute(connection);
+    this.#route.send(datagrams);
   }
 }

@@ -35,10 +35,13 @@ interface DgramHandle {
 }
 
 const STATE = "state symbol";
+/** Each socket's state key, found once rather than per frame. */
+const stateKeys = new WeakMap<object, symbol | undefined>();
 
 /** node:dgram keeps its Bun socket in `socket[Symbol(state symbol)].handle.socket`. */
 function dgramHandle(socket: object): DgramHandle | undefined {
-  const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === STATE);
+  if (!stateKeys.has(socket)) stateKeys.set(socket, Object.getOwnPropertySymbols(socket).find((s) => s.description === STATE));
+  const key = stateKeys.get(socket);
   const state = key === undefined ? undefined : (socket as Record<symbol, { handle?: DgramHandle } | undefined>)[key];
   return state?.handle;
 }
