@@ -71,8 +71,7 @@ describe("WHIP POST (RFC 9725 §4.2)", () => {
 
   test("more than 10 redirects fail", async () => {
     const ep = endpoint(() => new Response(null, { status: 307, headers: { location: "/whip" } }));
-    expect(client(ep.url).publish(OFFER)).rejects.toThrow("redirected more than 10 times");
-    await Bun.sleep(100);
+    await expect(client(ep.url).publish(OFFER)).rejects.toThrow("redirected more than 10 times");
   });
 
   test.each([301, 302, 303])("%d is not a WHIP redirect", async (status) => {
@@ -165,8 +164,7 @@ describe("WHIP POST (RFC 9725 §4.2)", () => {
 
   test("201 without Location is refused", async () => {
     const ep = endpoint(() => new Response(ANSWER, { status: 201, headers: { "content-type": "application/sdp" } }));
-    expect(client(ep.url).publish(OFFER)).rejects.toThrow("without a Location header");
-    await Bun.sleep(50);
+    await expect(client(ep.url).publish(OFFER)).rejects.toThrow("without a Location header");
   });
 
   test("a non-SDP answer is refused, and the created resource can still be deleted", async () => {
