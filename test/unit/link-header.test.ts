@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { iceServersFromLinks, parseLinkHeader } from "../../src/whip/link-header.ts";
+import { iceServerLink, iceServersFromLinks, parseLinkHeader } from "../../src/whip/link-header.ts";
 import { parseIceServerFlag } from "../../src/whip/ice-server-url.ts";
 
 describe("Link header (RFC 8288) → ICE servers (RFC 9725 §4.6)", () => {
@@ -59,5 +59,12 @@ describe("--ice-server", () => {
 
   test("a refused TURN flag does not echo its password", () => {
     expect(() => parseIceServerFlag("turn:user:hunter2@bad host")).toThrow(/^(?!.*hunter2)/);
+  });
+});
+
+describe("ICE servers as Link headers (RFC 9725 §4.6)", () => {
+  test("iceServerLink round-trips through the client's parser, quoting included", () => {
+    const servers = [{ urls: "stun:stun.example.net:3478" }, { urls: "turn:turn.example.net:3478?transport=udp", username: 'u"ser', credential: "p\\ss,word" }];
+    expect(iceServersFromLinks(servers.map(iceServerLink).join(", "))).toEqual(servers);
   });
 });
