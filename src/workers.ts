@@ -1,11 +1,12 @@
 /**
- * Where the Worker entrypoints live: beside this file when running from source, and at the same
- * relative paths (compiled to .js) inside the `bun build --compile` executable, whose embedded
- * files sit under /$bunfs/root/ (build.ts passes them as extra entrypoints).
+ * Where the Worker entrypoints live: beside this file when running from source, and inside the
+ * `bun build --compile` executable at their project paths (compiled to .js) under /$bunfs/root/,
+ * where the executable's own module sits too. build.ts fixes that layout with `--root .`, so an
+ * embedded ffmpeg from anywhere on disk does not move them.
  */
 export type WorkerName = "codec/opus.worker" | "webrtc/session.worker" | "server/server.worker";
 
 export function workerUrl(name: WorkerName): string {
   const compiled = import.meta.url.includes("$bunfs");
-  return new URL(`./${name}.${compiled ? "js" : "ts"}`, import.meta.url).href;
+  return new URL(compiled ? `./src/${name}.js` : `./${name}.ts`, import.meta.url).href;
 }

@@ -4,12 +4,15 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { MediaError, UsageError } from "../errors.ts";
 
-export type FfmpegOrigin = "--ffmpeg" | "WHIPCAST_FFMPEG" | "ffmpeg-static" | "PATH";
+export type FfmpegOrigin = "--ffmpeg" | "WHIPCAST_FFMPEG" | "embedded" | "ffmpeg-static" | "PATH";
+
+/** What to tell a user who has no ffmpeg at all (exit 5). */
+export const NO_FFMPEG = "ffmpeg not found: install it (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt-get install ffmpeg) or pass --ffmpeg PATH";
 
 /**
- * Which ffmpeg to run: `--ffmpeg`, then `WHIPCAST_FFMPEG`, then the binary of the optional
- * `ffmpeg-static` package (embedded in the compiled executable, or in node_modules when run from
- * source; absent where its download could not run), then `ffmpeg` on PATH.
+ * Which ffmpeg to run: `--ffmpeg`, then `WHIPCAST_FFMPEG`, then the one embedded in the compiled
+ * executable at build time (ffmpeg-static's binary where that package could download one), or,
+ * running from source, the optional `ffmpeg-static` package's binary; then `ffmpeg` on PATH.
  */
 export async function locateFfmpeg(flag: string | undefined, env: Record<string, string | undefined> = process.env): Promise<{ path: string; origin: FfmpegOrigin }> {
   if (flag) {
@@ -21,16 +24,18 @@ export async function locateFfmpeg(flag: string | undefined, env: Record<string,
     if (!existsSync(fromEnv)) throw new UsageError(`WHIPCAST_FFMPEG=${fromEnv}: no such file`);
     return { path: fromEnv, origin: "WHIPCAST_FFMPEG" };
   }
-  const bundled = (await embeddedFfmpeg(env)) ?? packageFfmpeg();
-  if (bundled) return { path: bundled, origin: "ffmpeg-static" };
+  const embedded = await embeddedFfmpeg(env);
+  if (embedded) return { path: embedded, origin: "embedded" };
+  const fromPackage = packageFfmpeg();
+  if (fromPackage) return { path: fromPackage, origin: "ffmpeg-static" };
   const onPath = Bun.which("ffmpeg", env.PATH !== undefined ? { PATH: env.PATH } : undefined);
   if (onPath) return { path: onPath, origin: "PATH" };
-  throw new MediaError("ffmpeg not found: install it (macOS: brew install ffmpeg; Debian/Ubuntu: sudo apt-get install ffmpeg) or pass --ffmpeg PATH");
+  throw new MediaError(NO_FFMPEG);
 }
 
 /**
- * A compiled whipcast may carry ffmpeg-static's binary (build.ts embeds it when the package
- * installed). A program cannot be executed from inside the bundle, so it is written once to the
+ * A compiled whipcast may carry an ffmpeg (build.ts embeds ffmpeg-static's binary when the
+ * package installed, or the file given to `--ffmpeg`). A program cannot be executed from inside the bundle, so it is written once to the
  * user's cache, keyed by its size, and reused by later runs.
  */
 async function embeddedFfmpeg(env: Record<string, string | undefined>): Promise<string | undefined> {
