@@ -19,7 +19,7 @@ export interface PublishHooks {
   onConnected?: (atNs: bigint) => void;
   onFirstMedia?: (atNs: bigint) => void;
   onFfmpegPid?: (pid: number) => void;
-  /** The viewer address of the embedded server (no URL given); printed on stdout by default. */
+  /** The viewer address of the embedded server (no URL given), once the stream is live on it; printed on stdout by default. */
   onWatchAddress?: (url: string) => void;
 }
 
@@ -68,30 +68,33 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
   };
 
   const run = async () => {
+    // Without ffmpeg nothing can be published: say so before anything else starts.
+    const ffmpeg = await locateFfmpeg(opts.ffmpeg);
+    log.debug(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.origin})`);
     let url = opts.url;
+    // The viewer address of the embedded server, announced once the stream is live on it.
+    let watchAddress: string | undefined;
     if (url === undefined) {
       // No endpoint given: serve one here, on loopback, and publish to it.
       const server = await startServerWorker({ host: "127.0.0.1", port: 0, preferPort: 8080, token: undefined, viewerToken: undefined, maxViewers: 20, iceServers: opts.iceServers }, log);
       // Registered first, so it closes last: after the WHIP DELETE has reached it.
       cleanup.push("embedded server", () => server.stop());
       url = `${server.origin}/whip/${EMBEDDED_STREAM}`;
-      (hooks.onWatchAddress ?? ((w) => process.stdout.write(`watch at ${w}\n`)))(`${server.origin}/watch/${EMBEDDED_STREAM}`);
+      watchAddress = `${server.origin}/watch/${EMBEDDED_STREAM}`;
     }
     const endpoint = url;
     log.redactor.add(opts.token);
     log.redactor.addUrl(endpoint);
 
     const os: Os = process.platform === "darwin" ? "darwin" : "linux";
-    const ffmpeg = await locateFfmpeg(opts.ffmpeg);
-    log.debug(`ffmpeg: ${ffmpeg.path} (from ${ffmpeg.origin})`);
     let { video, audio } = opts;
     if (opts.source.kind === "file") {
       const streams = await probeFile(ffmpeg.path, opts.source.path);
+      if (!(video && streams.video) && !(audio && streams.audio)) throw new MediaError(`${opts.source.path} has none of the requested streams`);
       if (video && !streams.video) log.warn(`${opts.source.path} has no video stream; publishing audio only`);
       if (audio && !streams.audio) log.warn(`${opts.source.path} has no audio stream; publishing video only`);
       video &&= streams.video;
       audio &&= streams.audio;
-      if (!video && !audio) throw new MediaError(`${opts.source.path} has none of the requested streams`);
     }
     if (stopReason !== undefined) return;
     let encoder: Encoder = "x264";
@@ -132,6 +135,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
             if (ev.state === "connected") {
               hooks.onConnected?.(nowNs());
               log.info(`live: ${describeSource(opts)} → ${redactUrl(endpoint)}`);
+              if (watchAddress !== undefined) (hooks.onWatchAddress ?? ((w) => process.stdout.write(`watch at ${w}\n`)))(watchAddress);
             }
             break;
           case "log":

@@ -20,6 +20,9 @@ export async function probeFile(ffmpeg: string, path: string): Promise<FileStrea
   if (spawnError) throw new MediaError(`cannot run ffmpeg: ${spawnError.message}`);
   const streams = parseStreamKinds(output);
   if (!streams.video && !streams.audio) {
+    // ffmpeg read the file but found only other streams (subtitles, data): say that, not its
+    // complaint that `-i` alone names no output.
+    if (/^\s*Stream #\d+:\d+/m.test(output)) throw new MediaError(`${path} has no audio or video stream`);
     const tail = new StderrTail();
     tail.push(output);
     throw new MediaError(`ffmpeg cannot read ${path}: ${tail.lastError() ?? "no audio or video stream"}`);
