@@ -77,18 +77,35 @@ export class KeyframeCache<P> {
   }
 }
 
+/** A cached group laid out for one joining viewer: each packet's new timestamp and frame. */
+export interface Replay {
+  /** Per packet, in the snapshot's order. */
+  packets: { timestamp: number; frame: number }[];
+  frames: number;
+}
+
 /**
- * RTP timestamps for replaying a cached group to a joining viewer: the newest frame keeps its
- * timestamp and each earlier one sits one tick before the next. The receiver then sees the group
- * as already due and decodes it at once, and live frames that follow keep their own timestamps,
- * so the viewer is not left a GOP behind (its jitter buffer maps RTP time to arrival time from
- * the first frame it sees). Timestamps are u32 and may wrap.
+ * RTP timestamps for replaying a cached group to a joining viewer, one frame every
+ * `spacingTicks`: the newest frame keeps its timestamp, each earlier one sits `spacingTicks`
+ * before the next, and the caller sends frame k at k × the same spacing. The viewer thus decodes
+ * the group at once (a fast-forward to the live edge), and its jitter buffer sees timestamps that
+ * agree with when the frames arrive. Stamps one tick apart sent in one burst do not: the group
+ * takes tens of milliseconds to arrive while its timestamps span a fraction of one, and Chromium
+ * answers with a higher playout delay that stalls the next live frames for 150–450 ms (a freeze).
+ * Live frames that follow keep their own timestamps, so the viewer is not left a GOP behind.
+ * Timestamps are u32 and may wrap; a late retransmission keeps its frame's place.
  */
-export function squeezedTimestamps(timestamps: readonly number[]): number[] {
-  // Frames in order of first appearance (a late retransmission keeps its frame's place).
+export function replayTimestamps(timestamps: readonly number[], spacingTicks: number): Replay {
   const index = new Map<number, number>();
   for (const t of timestamps) if (!index.has(t)) index.set(t, index.size);
-  const last = timestamps.at(-1) === undefined ? undefined : [...index.keys()].at(-1)!;
-  if (last === undefined) return [];
-  return timestamps.map((t) => (last - (index.size - 1 - index.get(t)!)) >>> 0);
+  const frames = index.size;
+  if (frames === 0) return { packets: [], frames: 0 };
+  const last = [...index.keys()].at(-1)!;
+  return {
+    frames,
+    packets: timestamps.map((t) => {
+      const frame = index.get(t)!;
+      return { timestamp: (last - (frames - 1 - frame) * spacingTicks) >>> 0, frame };
+    }),
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { KeyframeCache, squeezedTimestamps, startsKeyframe } from "../../src/server/keyframe-cache.ts";
+import { KeyframeCache, replayTimestamps, startsKeyframe } from "../../src/server/keyframe-cache.ts";
 
 describe("startsKeyframe (RFC 6184 payloads)", () => {
   test.each([
@@ -46,24 +46,40 @@ describe("KeyframeCache", () => {
   });
 });
 
-describe("squeezedTimestamps", () => {
+describe("replayTimestamps", () => {
+  const stamps = (input: number[], spacing: number) => replayTimestamps(input, spacing).packets.map((p) => p.timestamp);
   test.each([
-    ["one frame", [100, 100], [100, 100]],
-    ["three frames end on the newest", [0, 0, 3000, 6000, 6000], [6000 - 2, 6000 - 2, 6000 - 1, 6000, 6000]],
-    ["across the u32 wrap", [0xffff_f000, 0x0000_0400], [0x0000_03ff, 0x0000_0400]],
-    ["a late retransmission keeps its frame's place", [10, 20, 10, 30], [28, 29, 28, 30]],
-    ["empty", [], []],
-  ])("%s", (_, input, expected) => {
-    expect(squeezedTimestamps(input as number[])).toEqual(expected as number[]);
+    ["one frame", [100, 100], 180, [100, 100]],
+    ["three frames end on the newest, spaced 2 ms at 90 kHz", [0, 0, 3000, 6000, 6000], 180, [6000 - 360, 6000 - 360, 6000 - 180, 6000, 6000]],
+    ["across the u32 wrap", [0xffff_f000, 0x0000_0400], 180, [(0x0000_0400 - 180) >>> 0, 0x0000_0400]],
+    ["a late retransmission keeps its frame's place", [10, 20, 10, 30], 1, [28, 29, 28, 30]],
+    ["empty", [], 180, []],
+  ])("%s", (_, input, spacing, expected) => {
+    expect(stamps(input as number[], spacing as number)).toEqual(expected as number[]);
   });
 
-  test("property: non-decreasing per frame order, ends on the newest frame, one tick apart", () => {
+  test("frames are numbered in order of first appearance", () => {
+    expect(replayTimestamps([7, 7, 9, 7, 11], 180)).toEqual({
+      frames: 3,
+      packets: [
+        { timestamp: (11 - 360) >>> 0, frame: 0 },
+        { timestamp: (11 - 360) >>> 0, frame: 0 },
+        { timestamp: (11 - 180) >>> 0, frame: 1 },
+        { timestamp: (11 - 360) >>> 0, frame: 0 },
+        { timestamp: 11, frame: 2 },
+      ],
+    });
+  });
+
+  test("property: ends on the newest frame; frame k is sent k spacings in and stamped k spacings after the first", () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff_ffff }), { minLength: 1, maxLength: 200 }), (raw) => {
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff_ffff }), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 9_000 }), (raw, spacing) => {
         const frames = [...new Set(raw)];
-        const out = squeezedTimestamps(frames);
-        expect(out[out.length - 1]).toBe(frames[frames.length - 1]!);
-        for (let i = 1; i < out.length; i++) expect((out[i]! - out[i - 1]!) >>> 0).toBe(1);
+        const plan = replayTimestamps(frames, spacing);
+        expect(plan.frames).toBe(frames.length);
+        expect(plan.packets.map((p) => p.frame)).toEqual(frames.map((_, i) => i));
+        expect(plan.packets.at(-1)!.timestamp).toBe(frames.at(-1)!);
+        for (let i = 1; i < frames.length; i++) expect((plan.packets[i]!.timestamp - plan.packets[i - 1]!.timestamp) >>> 0).toBe(spacing);
       }),
     );
   });
