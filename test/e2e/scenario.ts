@@ -46,6 +46,24 @@ function dropUdp(share: number): void {
   const r = Bun.spawnSync(rule);
   if (r.exitCode !== 0) throw new Error(`iptables failed: ${r.stderr.toString()}`);
 }
+/**
+ * The receiver's stats once it has drained: a frame that arrived just before the publisher
+ * stopped is counted as received before it is decoded, so counters read at one instant can
+ * differ by the frames still in Chromium's jitter buffer and decoder. Read until two reads
+ * 300 ms apart agree (at most 3 s).
+ */
+async function settledStats(): Promise<InboundStats> {
+  let last = await endpoint.stats();
+  for (let i = 0; i < 10; i++) {
+    await Bun.sleep(300);
+    const next = await endpoint.stats();
+    const same = next.video?.framesDecoded === last.video?.framesDecoded && next.video?.framesReceived === last.video?.framesReceived && next.audio?.totalSamplesReceived === last.audio?.totalSamplesReceived;
+    last = next;
+    if (same) break;
+  }
+  return last;
+}
+
 const stun = scenario.endpointStunOnly ? await startStunServer() : undefined;
 const endpoint = await startBrowserWhipEndpoint({
   ...(scenario.token ? { token: scenario.token } : {}),
@@ -84,7 +102,7 @@ try {
   const result: ScenarioResult = {
     exitCode,
     stderr,
-    stats: endpoint.sessions.length > 0 ? await endpoint.stats() : undefined,
+    stats: endpoint.sessions.length > 0 ? await settledStats() : undefined,
     liveStats,
     sessions: endpoint.sessions.length,
     deleted: endpoint.sessions.length > 0 && endpoint.deleted.has(endpoint.sessions[0]!),
