@@ -4,6 +4,7 @@
  *
  *   bun test/e2e/serve-scenario.ts '{"name":"relay"}'
  */
+import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { binary } from "../helpers/binary.ts";
 import { type Browser, launchChromium } from "../helpers/chromium.ts";
@@ -62,6 +63,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** RcvbufErrors from /proc/net/snmp: inside the scenario's namespace, only its own sockets count. */
+function udpReceiveBufferErrors(): number {
+  const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l: string) => l.startsWith("Udp:"));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf("RcvbufErrors")]);
+}
+
 const waitLive = (origin: string, name = "live") => until(`stream ${name}`, async () => ((await streams(origin)).some((s) => s.name === name) ? true : undefined));
 
 /** The viewer count `/` shows for a stream, read from the rendered page as a person sees it. */
@@ -92,6 +100,8 @@ async function relay(browser: Browser) {
     audioLevels: after.map((a) => a.audio?.audioLevel ?? 0),
     audioSamples: after.map((a, i) => (a.audio?.totalSamplesReceived ?? 0) - (before[i]!.audio?.totalSamplesReceived ?? 0)),
     packetsLost: after.map((a) => a.video?.packetsLost ?? -1),
+    // Datagrams the kernel dropped because a socket's receive buffer was full, in this namespace.
+    udpReceiveBufferErrors: udpReceiveBufferErrors(),
     countWith3,
     countWith2,
     leaveStatus,
