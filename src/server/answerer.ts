@@ -1,5 +1,5 @@
 import { candidateFromSdp, candidateToSdp, RTCIceParameters, RTCPeerConnection } from "werift";
-import { raiseReceiveBuffers } from "../webrtc/receive-buffers.ts";
+import { tuneUdpSockets } from "../webrtc/udp-sockets.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
 import { HttpError } from "./http-error.ts";
@@ -41,8 +41,9 @@ export class Answerer {
       throw new HttpError(400, "No usable media", "the offer has neither H.264 (packetization-mode=1) video nor Opus audio");
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
-    // A publisher's keyframe bursts must fit in the socket until the relay reads them.
-    raiseReceiveBuffers(this.pc);
+    // Keyframe bursts must fit in the sockets until the relay reads them, and no datagram may be
+    // lost to another's stale ICMP error (udp-sockets.ts).
+    tuneUdpSockets(this.pc);
     return this.pc.localDescription!.sdp;
   }
 
@@ -67,7 +68,7 @@ export class Answerer {
     if (ice.connection.remoteUsername === frag.ufrag) throw new HttpError(400, "Not an ICE restart", "an ICE restart needs a new ice-ufrag (RFC 8445 §9)");
     ice.setRemoteParams(new RTCIceParameters({ usernameFragment: frag.ufrag, password: frag.pwd, iceLite: false }));
     await ice.gather();
-    raiseReceiveBuffers(this.pc);
+    tuneUdpSockets(this.pc);
     for (const candidate of frag.candidates) await ice.addRemoteCandidate(candidateFromSdp(candidate.replace(/^candidate:/, "")));
     // end-of-candidates is not passed on: werift's controlled agent would then fail at once on
     // an empty check list instead of waiting for the client's checks (peer-reflexive pairs).

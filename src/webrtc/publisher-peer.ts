@@ -8,6 +8,7 @@ import { shapeWhipOffer } from "./sdp.ts";
 import { RtpWriter } from "./rtp-writer.ts";
 import { internals } from "./sender-internals.ts";
 import { CaptureClockSenderReports } from "./sender-reports.ts";
+import { tuneUdpSockets } from "./udp-sockets.ts";
 
 /**
  * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the MID header
@@ -84,6 +85,7 @@ export class PublisherPeer {
   async createOffer(): Promise<string> {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
+    tuneUdpSockets(this.pc);
     return shapeWhipOffer(this.pc.localDescription!.sdp);
   }
 

@@ -1,0 +1,91 @@
+import type { RTCPeerConnection } from "werift";
+
+/**
+ * The UDP sockets werift opens for a peer, made fit for media. Two things about them are wrong
+ * for a media sender or relay, and neither is werift's to know:
+ *
+ * - The receive buffer. A keyframe reaches a receiver as one burst of a hundred or more
+ *   datagrams (whipcast's publisher writes each frame in one sendmmsg). Linux's default UDP
+ *   receive buffer (net.core.rmem_default, 208 KiB: about 90 full-size datagrams once the
+ *   kernel's per-packet overhead is counted) overflows before werift's reader drains it, and
+ *   then every keyframe needs NACK repair. Browsers raise theirs. The kernel caps what is asked
+ *   at net.core.rmem_max.
+ * - A stale ICMP error. Once anything on a socket has gone to a port that does not listen (an
+ *   ICE check to a candidate that has gone away), the kernel answers the socket's *next* send
+ *   with that ICMP port-unreachable, as ECONNREFUSED, and that datagram is not sent, whoever it
+ *   was for. werift sends without a callback, so the loss was silent: one RTP packet to a
+ *   healthy viewer, now and then, and audio has no NACK to repair it. The failed send has
+ *   consumed the error, so sending the same datagram once more delivers it (a datagram may thus
+ *   leave a few places late, which receivers reorder).
+ */
+export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+type SendCallback = (error: Error | null, bytes?: number) => void;
+
+/** The node:dgram socket API werift's UdpTransport uses. */
+interface DgramSocket {
+  send(...args: unknown[]): void;
+  setRecvBufferSize?(bytes: number): void;
+}
+
+/** The parts of werift's ICE Connection (0.25) that hold a peer's UDP sockets. */
+interface ConnectionSockets {
+  protocols?: { transport?: { type?: string; socket?: DgramSocket } }[];
+}
+
+const tuned = new WeakSet<DgramSocket>();
+
+/** Every UDP socket the peer has gathered so far (an ICE restart's gather opens new ones). */
+function udpSockets(pc: RTCPeerConnection): DgramSocket[] {
+  const sockets: DgramSocket[] = [];
+  for (const transport of pc.iceTransports) {
+    for (const protocol of (transport.connection as unknown as ConnectionSockets).protocols ?? []) {
+      const socket = protocol.transport?.type === "udp" ? protocol.transport.socket : undefined;
+      if (socket) sockets.push(socket);
+    }
+  }
+  return sockets;
+}
+
+function refused(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "ECONNREFUSED";
+}
+
+/**
+ * `send(data, port, address[, callback])` that sends once more when the kernel refused it for an
+ * earlier datagram's ICMP error. Other call shapes (connected sockets, buffer lists with offsets)
+ * pass through unchanged; whipcast's peers never connect their sockets.
+ */
+function resendAfterStaleIcmp(socket: DgramSocket): void {
+  const send = socket.send.bind(socket);
+  socket.send = (...args: unknown[]) => {
+    const [data, port, address, callback] = args;
+    if (args.length > 4 || typeof port !== "number" || typeof address !== "string" || (callback !== undefined && typeof callback !== "function")) return send(...args);
+    const done = callback as SendCallback | undefined;
+    send(data, port, address, (error: Error | null, bytes?: number) => {
+      if (refused(error)) send(data, port, address, done ?? (() => {}));
+      else done?.(error, bytes);
+    });
+  };
+}
+
+/**
+ * Tune every UDP socket the peer has gathered so far: the larger receive buffer, and sends that
+ * survive a stale ICMP error. Idempotent; call after each gather. Returns how many sockets were
+ * newly tuned.
+ */
+export function tuneUdpSockets(pc: RTCPeerConnection, receiveBufferBytes = RECEIVE_BUFFER_BYTES): number {
+  let count = 0;
+  for (const socket of udpSockets(pc)) {
+    if (tuned.has(socket)) continue;
+    tuned.add(socket);
+    count++;
+    try {
+      socket.setRecvBufferSize?.(receiveBufferBytes);
+    } catch {
+      // A limit the system refuses: that socket keeps its default buffer.
+    }
+    resendAfterStaleIcmp(socket);
+  }
+  return count;
+}
