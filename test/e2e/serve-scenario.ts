@@ -63,11 +63,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** RcvbufErrors from /proc/net/snmp: inside the scenario's namespace, only its own sockets count. */
-function udpReceiveBufferErrors(): number {
+/** RcvbufErrors and SndbufErrors from /proc/net/snmp: inside the scenario's namespace, only its own sockets count. */
+function udpBufferErrors(): { receive: number; send: number } {
   const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l: string) => l.startsWith("Udp:"));
   const names = lines[0]!.split(/\s+/);
-  return Number(lines[1]!.split(/\s+/)[names.indexOf("RcvbufErrors")]);
+  const values = lines[1]!.split(/\s+/);
+  return { receive: Number(values[names.indexOf("RcvbufErrors")]), send: Number(values[names.indexOf("SndbufErrors")]) };
 }
 
 const waitLive = (origin: string, name = "live") => until(`stream ${name}`, async () => ((await streams(origin)).some((s) => s.name === name) ? true : undefined));
@@ -93,6 +94,7 @@ async function relay(browser: Browser) {
   const countWith2 = await until("count 2", async () => ((await shownCount(index, "live")) === "2 viewers" ? "2 viewers" : undefined), 5_000).catch(() => shownCount(index, "live"));
   await pub.exited;
   const pubLog = await new Response(pub.stderr).text();
+  void server.stderr.then((t) => process.stderr.write(t.split("\n").filter((l) => l.includes("PROBE")).join("\n") + "\n"));
   return {
     joins,
     decodedOver8s: after.map((a, i) => (a.video?.framesDecoded ?? 0) - (before[i]!.video?.framesDecoded ?? 0)),
@@ -100,8 +102,8 @@ async function relay(browser: Browser) {
     audioLevels: after.map((a) => a.audio?.audioLevel ?? 0),
     audioSamples: after.map((a, i) => (a.audio?.totalSamplesReceived ?? 0) - (before[i]!.audio?.totalSamplesReceived ?? 0)),
     packetsLost: after.map((a) => a.video?.packetsLost ?? -1),
-    // Datagrams the kernel dropped because a socket's receive buffer was full, in this namespace.
-    udpReceiveBufferErrors: udpReceiveBufferErrors(),
+    // Datagrams the kernel dropped at a full socket buffer, in this namespace.
+    udpBufferErrors: udpBufferErrors(),
     countWith3,
     countWith2,
     leaveStatus,
@@ -358,4 +360,5 @@ try {
 } finally {
   for (const c of cleanups.reverse()) await c();
 }
+await Bun.sleep(300);
 process.exit(0);

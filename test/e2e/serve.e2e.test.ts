@@ -20,7 +20,7 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
       publisherExit: number;
       publisherErrors: string[];
       /** Shown with the other figures when a viewer falls short: drops at a full socket buffer. */
-      udpReceiveBufferErrors: number;
+      udpBufferErrors: { receive: number; send: number };
     }>("relay");
     // Every figure of every viewer in one place, so a failure shows them all.
     const { publisherErrors: _, ...figures } = r;
