@@ -1,11 +1,11 @@
 import type { RTCRtpSender, RtpPacket } from "werift";
 import { historyCapacity } from "../rtp/packet-history.ts";
+import { VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
 import { NackResponder } from "../webrtc/nack-responder.ts";
 import { internals } from "../webrtc/sender-internals.ts";
 import { CaptureClockSenderReports } from "../webrtc/sender-reports.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { Answerer } from "./answerer.ts";
-import { VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
 import { replayTimestamps, startsKeyframe } from "./keyframe-cache.ts";
 import type { MediaKind, Publication } from "./publication.ts";
 
@@ -28,9 +28,9 @@ interface Track {
 
 /**
  * One WHEP viewer: a sendonly peer fed the publication's packets. Video starts with the cached
- * keyframe group, replayed fast (so the first decoded frame comes at once), then live. NACKs are answered from
- * this viewer's own sent history; PLIs go to the publisher. Sender Reports are re-issued from the
- * publisher's, so audio and video stay in sync.
+ * keyframe group, replayed fast (so the first decoded frame comes at once), then live. NACKs
+ * are answered from this viewer's own sent history; PLIs go to the publisher. Sender Reports are
+ * re-issued from the publisher's, so audio and video stay in sync.
  */
 export class Viewer extends Answerer {
   #tracks: Partial<Record<MediaKind, Track>> = {};
