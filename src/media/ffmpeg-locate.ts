@@ -35,8 +35,9 @@ export async function locateFfmpeg(flag: string | undefined, env: Record<string,
 
 /**
  * A compiled whipcast may carry an ffmpeg (build.ts embeds ffmpeg-static's binary when the
- * package installed, or the file given to `--ffmpeg`). A program cannot be executed from inside the bundle, so it is written once to the
- * user's cache, keyed by its size, and reused by later runs.
+ * package installed, or the file given to `--ffmpeg`). A program cannot be executed from inside
+ * the bundle, so it is written once to the user's cache, keyed by its size, and reused by later
+ * runs.
  */
 async function embeddedFfmpeg(env: Record<string, string | undefined>): Promise<string | undefined> {
   const blob = Bun.embeddedFiles.find((f) => /(^|\/)ffmpeg(-[0-9a-z]+)?\.?(exe)?$/.test((f as Blob & { name?: string }).name ?? ""));

@@ -39,7 +39,6 @@ export class Viewer extends Answerer {
   /** Live video held while the cached group is replayed. */
   #replaying: RtpPacket[] | undefined;
   #replayTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
 
   constructor(
     readonly publication: Publication,
@@ -86,7 +85,7 @@ export class Viewer extends Answerer {
           this.#videoLive = true;
         }
         // Live video waits behind the cached group, in order; audio goes at once.
-        if (kind === "video" && this.#replaying) this.#replaying.push(packet.clone());
+        if (kind === "video" && this.#replaying) this.#replaying.push(packet);
         else this.#send(track, packet);
       },
     });
@@ -111,7 +110,6 @@ export class Viewer extends Answerer {
     let next = 0;
     const step = () => {
       this.#replayTimer = undefined;
-      if (this.#closed) return;
       // A late timer sends every frame that is due, so the replay never falls behind its stamps.
       while (next < frames.length && performance.now() - start >= next * REPLAY_SPACING_MS) for (const p of frames[next++]!) this.#send(video, p);
       if (next < frames.length) {
@@ -132,7 +130,7 @@ export class Viewer extends Answerer {
   }
 
   override async close(): Promise<void> {
-    this.#closed = true;
+    // No step runs after this, so neither the rest of the group nor the held live video is sent.
     clearTimeout(this.#replayTimer);
     this.#unsubscribe?.();
     this.#tracks.video?.reports.stop();
