@@ -36,7 +36,7 @@ async function setUp(protocolType = "stun", transportType = "udp") {
   };
   const handle = () => {
     const key = Object.getOwnPropertySymbols(local).find((s) => s.description === "state symbol")!;
-    return (local as unknown as Record<symbol, { handle: { socket: { sendMany(p: unknown[]): number }; sendQueue?: unknown } }>)[key]!.handle;
+    return (local as unknown as Record<symbol, { handle: { socket: { sendMany(p: unknown[]): number; send(d: Buffer, port: number, address: string): boolean }; sendQueue?: unknown } }>)[key]!.handle;
   };
   const arrived = async (n: number) => {
     for (let i = 0; i < 200 && received.length < n; i++) await Bun.sleep(5);
@@ -92,5 +92,19 @@ describe("UdpRoute: a frame's datagrams in one write on the nominated UDP pair",
     expect(x.connection.nominated!.packetsSent).toBe(2);
     expect(x.viaIce).toEqual(texts(5).slice(2));
     expect(await x.arrived(5)).toEqual(texts(5));
+  });
+
+  test("a stale ICMP error on the socket: Bun's write throws, and the whole frame goes through werift's ICE send", async () => {
+    const x = await setUp();
+    const dead = await bound();
+    const deadPort = dead.address().port;
+    dead.close();
+    sockets.splice(sockets.indexOf(dead), 1);
+    // A datagram to a port nobody listens on, written at once: its ICMP error now waits on the socket.
+    x.handle().socket.send(Buffer.from("check"), deadPort, "127.0.0.1");
+    new UdpRoute(x.connection).send(datagrams(4));
+    expect(x.connection.nominated!.packetsSent).toBe(0);
+    expect(x.viaIce).toEqual(texts(4));
+    expect(await x.arrived(4)).toEqual(texts(4));
   });
 });
