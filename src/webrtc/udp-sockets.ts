@@ -12,8 +12,8 @@ import type { RTCPeerConnection } from "werift";
  *   at net.core.rmem_max.
  * - A stale ICMP error. Once anything on a socket has gone to a port that does not listen (an
  *   ICE check to a candidate that has gone away), the kernel answers the socket's *next* send
- *   with that ICMP port-unreachable, as ECONNREFUSED, and that datagram is not sent, whoever it
- *   was for. werift sends without a callback, so the loss was silent: one RTP packet to a
+ *   (or receive) with that ICMP port-unreachable, as ECONNREFUSED, and a datagram so answered is
+ *   not sent, whoever it was for. werift sends without a callback, so the loss was silent: one RTP packet to a
  *   healthy viewer, now and then, and audio has no NACK to repair it. The failed send has
  *   consumed the error, so sending the same datagram once more delivers it (a datagram may thus
  *   leave a few places late, which receivers reorder).
@@ -26,6 +26,7 @@ type SendCallback = (error: Error | null, bytes?: number) => void;
 interface DgramSocket {
   send(...args: unknown[]): void;
   setRecvBufferSize?(bytes: number): void;
+  on(event: "error", listener: (error: Error) => void): unknown;
 }
 
 /** The parts of werift's ICE Connection (0.25) that hold a peer's UDP sockets. */
@@ -70,8 +71,8 @@ function resendAfterStaleIcmp(socket: DgramSocket): void {
 }
 
 /**
- * Tune every UDP socket the peer has gathered so far: the larger receive buffer, and sends that
- * survive a stale ICMP error. Idempotent; call after each gather. Returns how many sockets were
+ * Tune every UDP socket the peer has gathered so far: the larger receive buffer, and sends and
+ * receives that survive a stale ICMP error. Idempotent; call after each gather. Returns how many sockets were
  * newly tuned.
  */
 export function tuneUdpSockets(pc: RTCPeerConnection, receiveBufferBytes = RECEIVE_BUFFER_BYTES): number {
@@ -86,6 +87,12 @@ export function tuneUdpSockets(pc: RTCPeerConnection, receiveBufferBytes = RECEI
       // A limit the system refuses: that socket keeps its default buffer.
     }
     resendAfterStaleIcmp(socket);
+    // The same ICMP report can instead surface on the receive side, as an "error" event; werift
+    // listens for none, so it would end the process. It says nothing about the path ICE chose
+    // (consent checks judge that), so it is dropped; any other socket error still ends the run.
+    socket.on("error", (error) => {
+      if (!refused(error)) throw error;
+    });
   }
   return count;
 }

@@ -98,4 +98,14 @@ describe("tuneUdpSockets", () => {
     await Bun.sleep(50);
     expect({ outcomes, got }).toEqual({ outcomes: [null], got: 1 });
   });
+
+  test("an ICMP report surfacing as a socket error event is dropped; any other error still throws", async () => {
+    const { pc, sockets } = await gatheredPeer();
+    tuneUdpSockets(pc);
+    const socket = sockets[0]!;
+    const icmp = Object.assign(new Error("recvmsg ECONNREFUSED"), { code: "ECONNREFUSED", syscall: "recvmsg" });
+    expect(() => socket.emit("error", icmp)).not.toThrow();
+    const other = Object.assign(new Error("recvmsg EBADF"), { code: "EBADF" });
+    expect(() => socket.emit("error", other)).toThrow("EBADF");
+  });
 });
