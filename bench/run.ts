@@ -233,8 +233,9 @@ async function relay(): Promise<void> {
     while (!(await reader.read()).done);
   })();
   const browser = await launchChromium();
-  const total = 8 + 20 * 2 + 10;
-  const pub = Bun.spawn([binary(), "publish", `${origin}/whip/bench`, "--source", "test", "--size", "1280x720", "--fps", "30", "--video-bitrate", "2500k", "--encoder", "x264", "--duration", String(total), "--quiet"], { stderr: "inherit" });
+  // Runs until the finally below stops it: twenty headless viewers can take longer to join than
+  // any fixed --duration allows, and a stream that ended early would read as a near-idle relay.
+  const pub = Bun.spawn([binary(), "publish", `${origin}/whip/bench`, "--source", "test", "--size", "1280x720", "--fps", "30", "--video-bitrate", "2500k", "--encoder", "x264", "--quiet"], { stderr: "inherit" });
   try {
     while (!((await (await fetch(`${origin}/api/streams`)).json()) as unknown[]).length) await Bun.sleep(100);
     await Bun.sleep(2000);
@@ -255,6 +256,11 @@ async function relay(): Promise<void> {
       }
       await Bun.sleep(1500);
       const share = await measure(4);
+      // A stream that ended would read as a near-idle relay: say what happened instead.
+      if (pub.exitCode !== null) {
+        shares.push(`${n}: the publisher exited (status ${pub.exitCode}) before this measurement`);
+        break;
+      }
       shares.push(`${n}: ${share.toFixed(1)} % (+${((share - base) / n).toFixed(2)} %/viewer)`);
     }
     row("relay CPU, `serve` process, 720p30 2.5 Mbit/s + Opus, by viewers", shares.join("; "), `publisher only, no viewers: ${base.toFixed(1)} % of one core`);
@@ -276,7 +282,8 @@ async function relay(): Promise<void> {
       await v.page.close();
     }
     joins.sort((a, b) => a - b);
-    row("viewer join, WHEP POST → first decoded frame", `p50 ${percentile(joins, 50).toFixed(0)} ms, max ${(joins.at(-1) ?? Number.NaN).toFixed(0)} ms (${joins.length} joins)`,
+    const ended = pub.exitCode !== null ? `; the publisher exited (status ${pub.exitCode}) during the joins` : "";
+    row("viewer join, WHEP POST → first decoded frame", `p50 ${percentile(joins, 50).toFixed(0)} ms, max ${(joins.at(-1) ?? Number.NaN).toFixed(0)} ms (${joins.length} joins${ended})`,
       "waiting for the next IDR instead would add 0–2000 ms (keyframe interval 2 s), 1000 ms on average");
   } finally {
     pub.kill("SIGTERM");
