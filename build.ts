@@ -17,7 +17,7 @@ import { basename, resolve } from "node:path";
 import { $ } from "bun";
 import { packageFfmpeg } from "./src/media/ffmpeg-locate.ts";
 
-export const ENTRYPOINTS = ["src/cli/main.ts", "src/webrtc/session.worker.ts", "src/codec/opus.worker.ts", "src/server/server.worker.ts"];
+export const ENTRYPOINTS = ["src/cli/main.ts", "src/whip/session.worker.ts", "src/codec/opus.worker.ts", "src/server/server.worker.ts"];
 export const TARGETS = ["bun-darwin-arm64", "bun-darwin-x64", "bun-linux-x64", "bun-linux-arm64"] as const;
 
 function fail(message: string): never {

@@ -4,7 +4,7 @@
  * where the executable's own module sits too. build.ts fixes that layout with `--root .`, so an
  * embedded ffmpeg from anywhere on disk does not move them.
  */
-export type WorkerName = "codec/opus.worker" | "webrtc/session.worker" | "server/server.worker";
+export type WorkerName = "codec/opus.worker" | "whip/session.worker" | "server/server.worker";
 
 export function workerUrl(name: WorkerName): string {
   const compiled = import.meta.url.includes("$bunfs");

@@ -123,7 +123,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     log.debug(`ffmpeg ${args.join(" ")}`);
 
     // Session worker.
-    const session = new Worker(workerUrl("webrtc/session.worker"));
+    const session = new Worker(workerUrl("whip/session.worker"));
     cleanup.push("session worker", () => session.terminate());
     const sessionStopped = new Promise<SessionEvent & { type: "stopped" }>((resolve) => {
       session.onmessage = (e: MessageEvent<SessionEvent>) => {

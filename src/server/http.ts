@@ -5,6 +5,7 @@ import { SDPFRAG_TYPE } from "../whip/sdpfrag.ts";
 import { HttpError } from "./http-error.ts";
 import { indexPage, watchPage } from "./pages.ts";
 import type { Relay, SessionKind } from "./relay.ts";
+import { RelayError, type RelayRefusal } from "./relay-error.ts";
 
 /** Request bodies (SDP offers, sdpfrags) larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -25,6 +26,28 @@ const CORS: Record<string, string> = {
   "access-control-allow-headers": "authorization, content-type, if-match",
   "access-control-expose-headers": "location, etag, link, accept-post, accept-patch",
 };
+
+/** Each relay refusal's HTTP status and problem title (RFC 9725 §4.2, §4.4; RFC 9110). */
+const REFUSALS: Record<RelayRefusal, [number, string]> = {
+  "malformed-offer": [400, "Malformed SDP offer"],
+  "no-usable-media": [400, "No usable media"],
+  "stream-live": [409, "Stream is live"],
+  "no-such-stream": [404, "No such stream"],
+  "no-such-session": [404, "No such session"],
+  "too-many-viewers": [503, "Too many viewers"],
+  "if-match-required": [428, "If-Match required"],
+  "malformed-sdpfrag": [400, "Malformed sdpfrag"],
+  "etag-mismatch": [412, "ETag mismatch"],
+  "restart-needs-credentials": [400, "ICE restart needs credentials"],
+  "restart-needs-if-match-star": [422, "Use If-Match: *"],
+  "not-an-ice-restart": [400, "Not an ICE restart"],
+  "ice-restart-failed": [422, "ICE restart failed"],
+};
+
+export function refusalToHttp(error: RelayError): HttpError {
+  const [status, title] = REFUSALS[error.refusal];
+  return new HttpError(status, title, error.detail, error.retryAfterSeconds !== undefined ? { "retry-after": String(error.retryAfterSeconds) } : {});
+}
 
 const STREAM = "[A-Za-z0-9_-]{1,64}";
 const COLLECTION = new RegExp(`^/(whip|whep)/(${STREAM})$`);
@@ -83,6 +106,7 @@ export function routes(o: RouteOptions): (req: Request) => Promise<Response> {
       });
     } catch (error) {
       if (error instanceof HttpError) return error.toResponse(CORS);
+      if (error instanceof RelayError) return refusalToHttp(error).toResponse(CORS);
       return new HttpError(500, "Internal error", error instanceof Error ? error.message.split("\n")[0]!.slice(0, 200) : "unexpected failure").toResponse(CORS);
     }
   };

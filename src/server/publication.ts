@@ -2,7 +2,7 @@ import { RtcpSrPacket, type RtpPacket } from "werift";
 import { AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
 import { ReportClock } from "../rtp/report-clock.ts";
 import type { IceServer } from "../whip/link-header.ts";
-import { Answerer } from "./answerer.ts";
+import { Answerer } from "../rtc/answerer.ts";
 import { KeyframeCache, startsKeyframe } from "./keyframe-cache.ts";
 
 /** Keyframe requests forwarded to the publisher at most this often (viewers PLI in bursts). */

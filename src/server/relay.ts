@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { IceServer } from "../whip/link-header.ts";
 import { type IceFragment, parseSdpFrag, SdpFragError } from "../whip/sdpfrag.ts";
-import type { Answerer } from "./answerer.ts";
-import { HttpError } from "./http-error.ts";
+import type { Answerer } from "../rtc/answerer.ts";
+import { PeerError } from "../rtc/peer-error.ts";
+import { RelayError } from "./relay-error.ts";
 import { Publication } from "./publication.ts";
 import { Viewer } from "./viewer.ts";
 
@@ -39,7 +40,7 @@ export interface StreamInfo {
 
 /**
  * The streams on this server: one publication each (WHIP), any number of viewers (WHEP) up to
- * the limit. Refusals are HttpErrors with the status RFC 9725 and the issue's limits call for.
+ * the limit. Refusals are RelayErrors; the HTTP layer gives each its status.
  * Sessions are identified by unguessable ids: a resource URL is the capability to end it.
  */
 export class Relay {
@@ -50,16 +51,16 @@ export class Relay {
   constructor(readonly options: RelayOptions) {}
 
   async publish(name: string, offer: string): Promise<{ id: string; etag: string; answer: string }> {
-    if (this.#streams.has(name)) throw new HttpError(409, "Stream is live", `stream "${name}" already has a publisher; DELETE its session first`);
+    if (this.#streams.has(name)) throw new RelayError("stream-live", `stream "${name}" already has a publisher; DELETE its session first`);
     const publication = new Publication(this.options.iceServers, this.options.loopback, this.options.cacheBytes ?? 16 * 1024 * 1024);
     const answer = await publication.accept(offer).catch(async (error) => {
       await publication.close();
-      throw error;
+      throw refusal(error);
     });
     // A publisher that raced us to the same name while we answered wins; this one is refused.
     if (this.#streams.has(name) || this.#closed) {
       await publication.close();
-      throw new HttpError(409, "Stream is live", `stream "${name}" already has a publisher`);
+      throw new RelayError("stream-live", `stream "${name}" already has a publisher`);
     }
     const stream: Stream = { name, id: newId(), publication: { session: publication, etag: newEtag() }, viewers: new Map() };
     this.#streams.set(name, stream);
@@ -74,7 +75,7 @@ export class Relay {
   async view(name: string, offer: string): Promise<{ id: string; etag: string; answer: string }> {
     const stream = this.#live(name);
     if (stream.viewers.size >= this.options.maxViewers) {
-      throw new HttpError(503, "Too many viewers", `stream "${name}" already has ${stream.viewers.size} viewer(s), the server's limit (--max-viewers)`, { "retry-after": "10" });
+      throw new RelayError("too-many-viewers", `stream "${name}" already has ${stream.viewers.size} viewer(s), the server's limit (--max-viewers)`, 10);
     }
     const viewer = new Viewer(stream.publication.session, this.options.iceServers, this.options.loopback);
     const id = newId();
@@ -91,7 +92,7 @@ export class Relay {
     } catch (error) {
       stream.viewers.delete(id);
       await viewer.close();
-      throw error;
+      throw refusal(error);
     }
   }
 
@@ -101,26 +102,28 @@ export class Relay {
    */
   async patch(kind: SessionKind, name: string, id: string, ifMatch: string | null, body: string): Promise<{ etag: string; answer: string } | undefined> {
     const entry = this.#session(kind, name, id);
-    if (ifMatch === null) throw new HttpError(428, "If-Match required", "a PATCH needs If-Match: the session's ETag, or * for an ICE restart");
+    if (ifMatch === null) throw new RelayError("if-match-required", "a PATCH needs If-Match: the session's ETag, or * for an ICE restart");
     let frag: IceFragment;
     try {
       frag = parseSdpFrag(body);
     } catch (error) {
-      if (error instanceof SdpFragError) throw new HttpError(400, "Malformed sdpfrag", error.message);
+      if (error instanceof SdpFragError) throw new RelayError("malformed-sdpfrag", error.message);
       throw error;
     }
     if (ifMatch.trim() === "*") {
       if (frag.ufrag === undefined || frag.pwd === undefined) {
-        throw new HttpError(400, "ICE restart needs credentials", "a PATCH with If-Match: * is an ICE restart and needs a=ice-ufrag and a=ice-pwd");
+        throw new RelayError("restart-needs-credentials", "a PATCH with If-Match: * is an ICE restart and needs a=ice-ufrag and a=ice-pwd");
       }
-      const answer = await entry.session.restartIce({ ...frag, ufrag: frag.ufrag, pwd: frag.pwd });
+      const answer = await entry.session.restartIce({ ...frag, ufrag: frag.ufrag, pwd: frag.pwd }).catch((error) => {
+        throw refusal(error);
+      });
       // §4.4.2: the restarted ICE session is a new entity; trickles must now carry its ETag.
       entry.etag = newEtag();
       this.options.log?.("info", `stream "${name}": ${kind === "whip" ? "publisher" : "viewer"} restarted ICE (session ${id.slice(0, 8)})`);
       return { etag: entry.etag, answer };
     }
-    if (ifMatch.trim() !== entry.etag) throw new HttpError(412, "ETag mismatch", "If-Match does not match the session's current ETag (it changes on each ICE restart)");
-    if (frag.ufrag !== undefined) throw new HttpError(422, "Use If-Match: *", "new ICE credentials are an ICE restart, which needs If-Match: *");
+    if (ifMatch.trim() !== entry.etag) throw new RelayError("etag-mismatch", "If-Match does not match the session's current ETag (it changes on each ICE restart)");
+    if (frag.ufrag !== undefined) throw new RelayError("restart-needs-if-match-star", "new ICE credentials are an ICE restart, which needs If-Match: *");
     await entry.session.addCandidates(frag);
     return undefined;
   }
@@ -149,14 +152,14 @@ export class Relay {
 
   #live(name: string): Stream {
     const stream = this.#streams.get(name);
-    if (!stream) throw new HttpError(404, "No such stream", `stream "${name}" is not live`);
+    if (!stream) throw new RelayError("no-such-stream", `stream "${name}" is not live`);
     return stream;
   }
 
   #session(kind: SessionKind, name: string, id: string): Entry<Answerer> {
     const stream = this.#live(name);
     const entry = kind === "whip" ? (stream.id === id ? stream.publication : undefined) : stream.viewers.get(id);
-    if (!entry) throw new HttpError(404, "No such session", `stream "${name}" has no ${kind === "whip" ? "publisher" : "viewer"} session ${id.slice(0, 8)}…`);
+    if (!entry) throw new RelayError("no-such-session", `stream "${name}" has no ${kind === "whip" ? "publisher" : "viewer"} session ${id.slice(0, 8)}…`);
     return entry;
   }
 
@@ -176,6 +179,12 @@ export class Relay {
     await stream.publication.session.close();
     this.onChange();
   }
+}
+
+/** A peer's refusal in the relay's terms; anything else is passed on unchanged. */
+function refusal(error: unknown): unknown {
+  if (!(error instanceof PeerError)) return error;
+  return new RelayError(error.refusal === "no-ice-transport" ? "ice-restart-failed" : error.refusal, error.message);
 }
 
 function newId(): string {

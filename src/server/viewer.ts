@@ -1,11 +1,11 @@
 import type { RTCRtpSender, RtpPacket } from "werift";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import { VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
-import { NackResponder } from "../webrtc/nack-responder.ts";
-import { internals } from "../webrtc/sender-internals.ts";
-import { CaptureClockSenderReports } from "../webrtc/sender-reports.ts";
+import { NackResponder } from "../rtc/nack-responder.ts";
+import { internals } from "../rtc/sender-internals.ts";
+import { CaptureClockSenderReports } from "../rtc/sender-reports.ts";
 import type { IceServer } from "../whip/link-header.ts";
-import { Answerer } from "./answerer.ts";
+import { Answerer } from "../rtc/answerer.ts";
 import { replayTimestamps, startsKeyframe } from "./keyframe-cache.ts";
 import type { MediaKind, Publication } from "./publication.ts";
 

@@ -2,9 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { GenericNack, type RtcpPacket, RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket } from "werift";
 import { compactNtp, ntpFromUnixNs } from "../../src/rtp/ntp.ts";
 import { RtpClock } from "../../src/rtp/rtp-clock.ts";
-import { NackResponder } from "../../src/webrtc/nack-responder.ts";
-import type { SenderInternals } from "../../src/webrtc/sender-internals.ts";
-import { CaptureClockSenderReports } from "../../src/webrtc/sender-reports.ts";
+import { NackResponder } from "../../src/rtc/nack-responder.ts";
+import type { SenderInternals } from "../../src/rtc/sender-internals.ts";
+import { CaptureClockSenderReports } from "../../src/rtc/sender-reports.ts";
 
 function fakeSender() {
   const rtcp: RtcpPacket[][] = [];

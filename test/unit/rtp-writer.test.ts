@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { Event, H264Packetizer, OpusPacketizer, RTCRtpCodecParameters, RTCRtpSender, type RtpHeader } from "werift";
-import { RtpWriter } from "../../src/webrtc/rtp-writer.ts";
-import type { IceConnectionInternals } from "../../src/webrtc/udp-route.ts";
-import { internals, type SenderInternals } from "../../src/webrtc/sender-internals.ts";
+import { RtpWriter } from "../../src/rtc/rtp-writer.ts";
+import type { IceConnectionInternals } from "../../src/rtc/udp-route.ts";
+import { internals, type SenderInternals } from "../../src/rtc/sender-internals.ts";
 
 /**
  * A werift sender whose DTLS transport records each packet as it would go on the wire, with a

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { checkAnswer, shapeWhipOffer, splitSections } from "../../src/webrtc/sdp.ts";
+import { checkAnswer, shapeWhipOffer, splitSections } from "../../src/whip/sdp.ts";
 import { PacketHistory, historyCapacity } from "../../src/rtp/packet-history.ts";
-import { StartupBuffer } from "../../src/webrtc/startup-buffer.ts";
+import { StartupBuffer } from "../../src/whip/startup-buffer.ts";
 
 const OFFER = [
   "v=0", "o=- 1 0 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 0 1",

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
-import { type IceConnectionInternals, UdpRoute } from "../../src/webrtc/udp-route.ts";
+import { type IceConnectionInternals, UdpRoute } from "../../src/rtc/udp-route.ts";
 
 const sockets: dgram.Socket[] = [];
 afterEach(() => {

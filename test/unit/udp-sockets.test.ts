@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
 import { RTCPeerConnection } from "werift";
-import { RECEIVE_BUFFER_BYTES, tuneUdpSockets } from "../../src/webrtc/udp-sockets.ts";
+import { RECEIVE_BUFFER_BYTES, tuneUdpSockets } from "../../src/rtc/udp-sockets.ts";
 
 /** Against a real werift peer's sockets, so an upgrade that moves them fails here. */
 type Socket = dgram.Socket;

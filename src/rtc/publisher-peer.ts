@@ -4,7 +4,7 @@ import type { RtpClock } from "../rtp/rtp-clock.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { whipCodecs } from "./codecs.ts";
 import { NackResponder } from "./nack-responder.ts";
-import { shapeWhipOffer } from "./sdp.ts";
+import { shapeWhipOffer } from "../whip/sdp.ts";
 import { RtpWriter } from "./rtp-writer.ts";
 import { internals } from "./sender-internals.ts";
 import { CaptureClockSenderReports } from "./sender-reports.ts";

@@ -1,9 +1,9 @@
 import { candidateFromSdp, candidateToSdp, RTCIceParameters, RTCPeerConnection } from "werift";
-import { tuneUdpSockets } from "../webrtc/udp-sockets.ts";
+import { tuneUdpSockets } from "./udp-sockets.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
-import { HttpError } from "./http-error.ts";
 import { offerProblem, relayPeerConfig } from "./peer-config.ts";
+import { PeerError } from "./peer-error.ts";
 
 /** How long a restarted ICE session may take to connect before the session is ended. */
 const RESTART_TIMEOUT_MS = 15_000;
@@ -25,20 +25,20 @@ export class Answerer {
 
   /**
    * Answer an offer, every transceiver set to `direction` for the kinds the relay carries and
-   * inactive for the rest. Throws HttpError 400 for an offer werift cannot take.
+   * inactive for the rest. Throws a PeerError for an offer werift cannot take.
    */
   async answer(offer: string, direction: (kind: "audio" | "video") => "recvonly" | "sendonly" | "inactive"): Promise<string> {
     const problem = offerProblem(offer);
-    if (problem) throw new HttpError(400, "Malformed SDP offer", `the offer is not usable SDP: ${problem}`);
+    if (problem) throw new PeerError("malformed-offer", `the offer is not usable SDP: ${problem}`);
     try {
       await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
     } catch (error) {
-      throw new HttpError(400, "Malformed SDP offer", `the offer was rejected: ${oneLine(error)}`);
+      throw new PeerError("malformed-offer", `the offer was rejected: ${oneLine(error)}`);
     }
     const transceivers = this.pc.getTransceivers();
     for (const t of transceivers) t.setDirection(t.codecs.length > 0 ? direction(t.kind as "audio" | "video") : "inactive");
     if (!transceivers.some((t) => t.codecs.length > 0)) {
-      throw new HttpError(400, "No usable media", "the offer has neither H.264 (packetization-mode=1) video nor Opus audio");
+      throw new PeerError("no-usable-media", "the offer has neither H.264 (packetization-mode=1) video nor Opus audio");
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     // Keyframe bursts must fit in the sockets until the relay reads them, and no datagram may be
@@ -60,12 +60,12 @@ export class Answerer {
    * SRTP carry on over whichever pair the new checks nominate, so media resumes with no new
    * offer/answer. werift's own offer/answer restart path re-gathers but never starts the new
    * checks while DTLS is up (its connect() returns early), which is why this drives the ICE
-   * transport itself. Throws HttpError 422 when the session has no ICE transport left.
+   * transport itself. Throws a PeerError when the session has no ICE transport left or the credentials are not new.
    */
   async restartIce(frag: IceFragment & { ufrag: string; pwd: string }): Promise<string> {
     const ice = this.pc.iceTransports.find((t) => t.state !== "closed");
-    if (this.#closed || !ice) throw new HttpError(422, "ICE restart failed", "the session has no ICE transport left to restart; POST a new offer");
-    if (ice.connection.remoteUsername === frag.ufrag) throw new HttpError(400, "Not an ICE restart", "an ICE restart needs a new ice-ufrag (RFC 8445 §9)");
+    if (this.#closed || !ice) throw new PeerError("no-ice-transport", "the session has no ICE transport left to restart; POST a new offer");
+    if (ice.connection.remoteUsername === frag.ufrag) throw new PeerError("not-an-ice-restart", "an ICE restart needs a new ice-ufrag (RFC 8445 §9)");
     ice.setRemoteParams(new RTCIceParameters({ usernameFragment: frag.ufrag, password: frag.pwd, iceLite: false }));
     await ice.gather();
     tuneUdpSockets(this.pc);

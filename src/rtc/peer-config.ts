@@ -1,5 +1,5 @@
 import type { PeerConfig } from "werift";
-import { whipCodecs } from "../webrtc/codecs.ts";
+import { whipCodecs } from "./codecs.ts";
 import type { IceServer } from "../whip/link-header.ts";
 
 /**
