@@ -1,0 +1,159 @@
+import { AimdRateControl, clamp } from "./aimd.ts";
+import { type BandwidthUsage, DelayBasedDetector } from "./delay-based.ts";
+import { LossBasedControl } from "./loss-based.ts";
+import { type ProbeCluster, ProbeController, ProbeResults } from "./probe.ts";
+import type { PacketResult } from "./send-log.ts";
+
+/**
+ * Send-side bandwidth estimation after Google Congestion Control (draft-ietf-rmcat-gcc-02,
+ * libwebrtc's goog_cc): the target is the lowest of the delay-based estimate (TWCC arrival
+ * times), the loss-based limit, and the receiver's REMB. Without TWCC feedback, receiver reports
+ * drive the loss-based part alone. Pure: every input carries its time.
+ */
+export interface EstimatorOptions {
+  minBps: number;
+  maxBps: number;
+  startBps: number;
+}
+
+/** Why the target last moved, in words a log line can carry. */
+export type EstimateReason = "start" | "delay rising" | "queue draining" | "link clear" | "loss" | "loss cleared" | "receiver limit" | "probe";
+
+/** The acknowledged rate is measured over this much arrival time. */
+const ACKED_WINDOW_MS = 500;
+/** Loss is judged over at least this many packets. */
+const LOSS_WINDOW_PACKETS = 50;
+
+export class BandwidthEstimator {
+  readonly #delay = new DelayBasedDetector();
+  readonly #aimd: AimdRateControl;
+  readonly #loss: LossBasedControl;
+  readonly #probes: ProbeController;
+  readonly #probeResults = new ProbeResults();
+  #remb: number | undefined;
+  #rttMs = 100;
+  #target: number;
+  #reason: EstimateReason = "start";
+  #acked: { arrivalMs: number; size: number }[] = [];
+  #lossCount = { lost: 0, total: 0 };
+  #lastDecreaseMs: number | undefined;
+  #usage: BandwidthUsage = "normal";
+  #sawTwcc = false;
+
+  constructor(readonly options: EstimatorOptions) {
+    this.#aimd = new AimdRateControl(options);
+    this.#loss = new LossBasedControl(options.minBps, options.maxBps, options.maxBps);
+    this.#probes = new ProbeController(options.maxBps);
+    this.#target = clamp(options.startBps, options.minBps, options.maxBps);
+  }
+
+  get targetBps(): number {
+    return this.#target;
+  }
+
+  get reason(): EstimateReason {
+    return this.#reason;
+  }
+
+  get usage(): BandwidthUsage {
+    return this.#usage;
+  }
+
+  get rttMs(): number {
+    return this.#rttMs;
+  }
+
+  /** Fraction of packets lost in the last complete loss window (TWCC or receiver reports). */
+  get lossFraction(): number {
+    return this.#loss.lossFraction;
+  }
+
+  /** The receive rate the last feedback showed, if enough arrived to tell. */
+  ackedBps(): number | undefined {
+    const a = this.#acked;
+    if (a.length < 5) return undefined;
+    const span = a[a.length - 1]!.arrivalMs - a[0]!.arrivalMs;
+    if (span < 100) return undefined;
+    const bytes = a.reduce((n, p) => n + p.size, 0) - a[0]!.size;
+    return (bytes * 8 * 1000) / span;
+  }
+
+  /** Results of one TWCC feedback, in send order. */
+  onTransportFeedback(results: readonly PacketResult[], nowMs: number): void {
+    if (results.length === 0) return;
+    this.#sawTwcc = true;
+    for (const r of results) {
+      this.#lossCount.total++;
+      if (r.arrivalMs === undefined) this.#lossCount.lost++;
+      else if (r.probeCluster === undefined) this.#acked.push({ arrivalMs: r.arrivalMs, size: r.size });
+    }
+    const newest = this.#acked[this.#acked.length - 1]?.arrivalMs;
+    if (newest !== undefined) while (this.#acked.length > 0 && this.#acked[0]!.arrivalMs < newest - ACKED_WINDOW_MS) this.#acked.shift();
+
+    for (const { clusterId, bps } of this.#probeResults.add(results)) {
+      this.#probes.onResult(clusterId, bps);
+      if (bps > this.#aimd.rate) {
+        this.#aimd.set(bps, nowMs);
+        this.#loss.raiseTo(bps);
+        this.#settle("probe", nowMs);
+      }
+    }
+
+    this.#usage = this.#delay.update(results);
+    const before = this.#aimd.rate;
+    this.#aimd.update(this.#usage, this.ackedBps(), this.#rttMs, nowMs);
+    if (this.#aimd.rate < before) this.#lastDecreaseMs = nowMs;
+
+    if (this.#lossCount.total >= LOSS_WINDOW_PACKETS) {
+      this.#loss.update(this.#lossCount.lost / this.#lossCount.total, this.#rttMs, nowMs, this.#target);
+      this.#lossCount = { lost: 0, total: 0 };
+    }
+    this.#settle(this.#usage === "overusing" ? "delay rising" : this.#usage === "underusing" ? "queue draining" : "link clear", nowMs);
+  }
+
+  /**
+   * A receiver report (RFC 3550 §6.4.2): its loss drives the loss-based part when there is no
+   * TWCC, and its round trip feeds both.
+   */
+  onReceiverReport(fractionLost: number, rttMs: number | undefined, nowMs: number): void {
+    if (rttMs !== undefined && rttMs >= 0 && rttMs < 10_000) this.#rttMs = 0.8 * this.#rttMs + 0.2 * rttMs;
+    if (this.#sawTwcc) return;
+    this.#loss.update(fractionLost, this.#rttMs, nowMs, this.#target);
+    // Without delay feedback, the delay-based part follows the loss-based one.
+    this.#aimd.set(this.#loss.rate, nowMs);
+    this.#settle(fractionLost > 0.1 ? "loss" : "link clear", nowMs);
+  }
+
+  /** REMB (draft-alvestrand-rmcat-remb-03): the receiver's own ceiling. */
+  onRemb(bps: number, nowMs: number): void {
+    this.#remb = bps > 0 ? bps : undefined;
+    this.#settle("receiver limit", nowMs);
+  }
+
+  /** Whether to send a probe cluster now (see ProbeController). */
+  probe(nowMs: number): ProbeCluster | undefined {
+    if (!this.#sawTwcc) return undefined;
+    const cluster = this.#probes.poll(nowMs, this.#target, this.#lastDecreaseMs);
+    if (cluster) this.#probeResults.sent(cluster, nowMs);
+    return cluster;
+  }
+
+  #settle(why: EstimateReason, nowMs: number): void {
+    const delay = this.#aimd.rate;
+    const loss = this.#loss.rate;
+    let next = Math.min(delay, loss);
+    let reason: EstimateReason = why;
+    if (loss < delay && loss < this.#target) reason = "loss";
+    else if (why === "link clear" && loss > this.#target && delay > this.#target && this.#reason === "loss") reason = "loss cleared";
+    if (this.#remb !== undefined && this.#remb < next) {
+      next = this.#remb;
+      reason = "receiver limit";
+    }
+    next = clamp(next, this.options.minBps, this.options.maxBps);
+    if (next !== this.#target) {
+      if (next < this.#target) this.#lastDecreaseMs = nowMs;
+      this.#target = next;
+      this.#reason = reason;
+    }
+  }
+}

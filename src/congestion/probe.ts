@@ -1,0 +1,119 @@
+import type { PacketResult } from "./send-log.ts";
+
+/**
+ * Probing (libwebrtc's ProbeController and ProbeBitrateEstimator): AIMD alone climbs 8 % a
+ * second, so after a bottleneck lifts it would take ten seconds or more to return to the
+ * ceiling. A probe is a short cluster of padding sent at a higher rate; if the receiver got it
+ * as fast as it was sent, the link carries that rate and the estimate jumps there.
+ */
+export interface ProbeCluster {
+  id: number;
+  targetBps: number;
+  /** Packets to send, spaced for targetBps. */
+  packets: number;
+  /** Bytes each (RTX payload padding). */
+  packetSize: number;
+}
+
+/** How long a probe cluster lasts: long enough to be measured (≥ 5 packets, ≥ 15 ms). */
+const PROBE_MS = 40;
+const PROBE_PACKET = 1_100;
+const MIN_PACKETS = 5;
+/** Probes while below the ceiling, at most this often (and never just after a cut). */
+const PROBE_INTERVAL_MS = 3_000;
+const QUIET_AFTER_DECREASE_MS = 1_500;
+/** A probe that came back at this fraction of its target earns an immediate further one. */
+const FURTHER_PROBE_FRACTION = 0.7;
+
+export class ProbeController {
+  #nextId = 1;
+  #lastProbeMs: number | undefined;
+  #pendingFurther: number | undefined;
+  #outstanding: { id: number; targetBps: number; sentMs: number } | undefined;
+
+  constructor(readonly maxBps: number) {}
+
+  /**
+   * Whether to probe now: the estimate is below the ceiling, nothing has been cut recently, and
+   * the last probe is long enough ago (or succeeded and asks for the next step).
+   */
+  poll(nowMs: number, estimateBps: number, lastDecreaseMs: number | undefined): ProbeCluster | undefined {
+    if (this.#outstanding && nowMs - this.#outstanding.sentMs < 1_000) return undefined;
+    this.#outstanding = undefined;
+    if (estimateBps >= this.maxBps * 0.95) {
+      this.#pendingFurther = undefined;
+      return undefined;
+    }
+    if (lastDecreaseMs !== undefined && nowMs - lastDecreaseMs < QUIET_AFTER_DECREASE_MS) return undefined;
+    let target: number | undefined;
+    if (this.#pendingFurther !== undefined) target = this.#pendingFurther;
+    else if (this.#lastProbeMs === undefined || nowMs - this.#lastProbeMs >= PROBE_INTERVAL_MS) target = estimateBps * 2;
+    this.#pendingFurther = undefined;
+    if (target === undefined) return undefined;
+    target = Math.min(this.maxBps, Math.max(target, estimateBps * 1.25));
+    const packets = Math.max(MIN_PACKETS, Math.ceil((target * PROBE_MS) / 1000 / 8 / PROBE_PACKET));
+    const cluster = { id: this.#nextId++, targetBps: target, packets, packetSize: PROBE_PACKET };
+    this.#lastProbeMs = nowMs;
+    this.#outstanding = { id: cluster.id, targetBps: target, sentMs: nowMs };
+    return cluster;
+  }
+
+  /** A probe's measured rate is in: a good one asks for the next step up. */
+  onResult(clusterId: number, measuredBps: number): void {
+    if (!this.#outstanding || this.#outstanding.id !== clusterId) return;
+    if (measuredBps >= FURTHER_PROBE_FRACTION * this.#outstanding.targetBps) this.#pendingFurther = measuredBps * 2;
+    this.#outstanding = undefined;
+  }
+}
+
+/**
+ * The rate a probe cluster demonstrated: the lower of its send and receive rates, each over the
+ * cluster's span (the first packet's size is not part of the receive interval, nor the last's of
+ * the send interval). A receive rate well under the send rate means the probe queued: the link
+ * is at about that receive rate.
+ */
+export class ProbeResults {
+  readonly #clusters = new Map<number, { expected: number; results: PacketResult[]; startedMs: number }>();
+
+  /** Say a cluster was sent, so its results can be judged complete. */
+  sent(cluster: ProbeCluster, nowMs: number): void {
+    this.#clusters.set(cluster.id, { expected: cluster.packets, results: [], startedMs: nowMs });
+    for (const [id, c] of this.#clusters) if (nowMs - c.startedMs > 5_000) this.#clusters.delete(id);
+  }
+
+  /** Feed feedback results; returns the clusters that could now be measured. */
+  add(results: readonly PacketResult[]): { clusterId: number; bps: number }[] {
+    const touched = new Set<number>();
+    for (const r of results) {
+      if (r.probeCluster === undefined) continue;
+      const c = this.#clusters.get(r.probeCluster);
+      if (!c) continue;
+      c.results.push(r);
+      touched.add(r.probeCluster);
+    }
+    const out: { clusterId: number; bps: number }[] = [];
+    for (const id of touched) {
+      const c = this.#clusters.get(id)!;
+      if (c.results.length < c.expected) continue;
+      this.#clusters.delete(id);
+      const bps = measure(c.results);
+      if (bps !== undefined) out.push({ clusterId: id, bps });
+    }
+    return out;
+  }
+}
+
+export function measure(results: readonly PacketResult[]): number | undefined {
+  const received = results.filter((r) => r.arrivalMs !== undefined).sort((a, b) => a.arrivalMs! - b.arrivalMs!);
+  if (received.length < MIN_PACKETS || received.length < 0.8 * results.length) return undefined;
+  const bySend = [...results].sort((a, b) => a.sendMs - b.sendMs);
+  const sendSpan = bySend[bySend.length - 1]!.sendMs - bySend[0]!.sendMs;
+  const receiveSpan = received[received.length - 1]!.arrivalMs! - received[0]!.arrivalMs!;
+  if (sendSpan < 1 || receiveSpan < 1) return undefined;
+  const sendBytes = bySend.reduce((n, r) => n + r.size, 0) - bySend[bySend.length - 1]!.size;
+  const receiveBytes = received.reduce((n, r) => n + r.size, 0) - received[0]!.size;
+  const sendBps = (sendBytes * 8 * 1000) / sendSpan;
+  const receiveBps = (receiveBytes * 8 * 1000) / receiveSpan;
+  if (receiveBps < 0.9 * sendBps) return 0.95 * receiveBps;
+  return Math.min(sendBps, receiveBps);
+}
