@@ -53,9 +53,19 @@ export interface SessionConfig {
   token?: string;
   video: boolean;
   audio: boolean;
+  /** The video ceiling (and start), bits per second. */
   videoBitrate: number;
+  audioBitrate: number;
+  /** Follow the path's capacity (false: a fixed rate). */
+  adapt: boolean;
+  minVideoBitrate: number;
   iceServers: IceServer[];
   timeoutMs: number;
+  /**
+   * Send what was captured while connecting (a file: from its first frame). Off (live sources):
+   * drop it and start with the fresh IDR made at connect.
+   */
+  sendHeldMedia: boolean;
   /** Gather 127.0.0.1 as a host candidate (loopback-only hosts, network namespaces). */
   loopbackCandidates: boolean;
 }
@@ -69,18 +79,44 @@ export type SessionState = "signalling" | "connecting" | "connected" | "stopping
 
 export type SessionEvent =
   | { type: "state"; state: SessionState; detail?: string }
+  /** The bandwidth estimate moved (bits per second on the wire, all streams). */
+  | { type: "target"; bps: number; reason: string }
+  /** The endpoint asked for a keyframe (PLI, FIR), or stale video was dropped from the queue. */
+  | { type: "keyframe-request"; cause: "PLI" | "FIR" | "queue stale" }
+  | { type: "stats"; stats: TransportStats }
   | { type: "log"; level: "debug" | "info" | "warn"; message: string }
   | { type: "error"; error: ErrorPayload }
   | { type: "stopped"; deleted: boolean; detail?: string; sent: SentSummary };
+
+/** One second of the session's sending, for the live status line and stats events. */
+export interface TransportStats {
+  videoBps: number;
+  audioBps: number;
+  /** Retransmissions and probe padding. */
+  repairBps: number;
+  targetBps?: number;
+  rttMs?: number;
+  /** Loss the receiver reported (TWCC or receiver reports), 0–100. */
+  lossPercent?: number;
+  nacks: number;
+  retransmitted: number;
+  pli: number;
+  fir: number;
+  /** How long the oldest queued video packet has waited in the pacer. */
+  queueMs: number;
+}
 
 /** What reached the wire, reported when a session stops. */
 export interface SentSummary {
   videoFrames: number;
   audioPackets: number;
   retransmitted: number;
-  /** Per-frame hand-off latency, ffmpeg's last byte → last RTP packet sent (see SendLatency). */
+  /** Per-frame hand-off latency, the encoder's last byte → last RTP packet sent (see SendLatency). */
   latencyP50Ms?: number;
   latencyP99Ms?: number;
+  /** Per-frame time in the pacer. */
+  pacingP50Ms?: number;
+  pacingP99Ms?: number;
 }
 
 // ── Server worker ────────────────────────────────────────────────────────────────────────────

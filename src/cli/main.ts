@@ -8,6 +8,7 @@ import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_STATUS } from "./exit-co
 import { Logger } from "./log.ts";
 import { ENCODERS, type PublishFlags, repeatedFlag, resolvePublishOptions } from "./options.ts";
 import { startPublish } from "./publish.ts";
+import { StatusLine } from "./status-line.ts";
 import { resolveServeOptions, type ServeFlags, startServerWorker } from "./serve.ts";
 
 const publishArgs = {
@@ -19,7 +20,10 @@ const publishArgs = {
   "audio-device": { type: "string", description: "Microphone to capture (see `whipcast devices`)" },
   size: { type: "string", default: "1280x720", description: "Video size", valueHint: "WxH" },
   fps: { type: "string", default: "30", description: "Frames per second" },
-  "video-bitrate": { type: "string", default: "2500k", description: "H.264 bitrate" },
+  "video-bitrate": { type: "string", default: "2500k", description: "H.264 bitrate: the ceiling when adapting, else the fixed rate" },
+  "min-video-bitrate": { type: "string", default: "150k", description: "The lowest video bitrate adaptation goes to" },
+  adapt: { type: "boolean", default: true, description: "Follow the network: bitrate, size and frame rate adapt to the path", negativeDescription: "Send at a fixed --video-bitrate" },
+  "stats-interval": { type: "string", default: "10", description: "Seconds between stats lines when not on a terminal (0: none)", valueHint: "SECONDS" },
   "keyframe-interval": { type: "string", default: "2", description: "Seconds between keyframes" },
   encoder: { type: "string", default: "auto", description: `H.264 encoder: ${ENCODERS.join(", ")}` },
   "audio-bitrate": { type: "string", default: "128k", description: "Opus bitrate" },
@@ -44,8 +48,10 @@ const publish = defineCommand({
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, publishArgs);
     const opts = resolvePublishOptions(args as unknown as PublishFlags, repeatedFlag(rawArgs, "ice-server"), process.env);
-    const log = new Logger(opts.log, opts.verbosity);
-    const run = startPublish(opts, log);
+    // On a terminal, one status line rewritten each second; log lines print above it.
+    const statusLine = process.stderr.isTTY && opts.log === "text" && opts.verbosity !== "quiet" ? new StatusLine(process.stderr) : undefined;
+    const log = new Logger(opts.log, opts.verbosity, statusLine ? (line) => statusLine.print(line) : undefined);
+    const run = startPublish(opts, log, statusLine ? { statusLine } : {});
     let interrupts = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signal === "SIGINT" && ++interrupts > 1) {
@@ -57,6 +63,7 @@ const publish = defineCommand({
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const error = await run.done;
+    statusLine?.clear();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (error) {

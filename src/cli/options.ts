@@ -19,6 +19,9 @@ export interface PublishFlags {
   size: string;
   fps: string;
   "video-bitrate": string;
+  "min-video-bitrate": string;
+  adapt: boolean;
+  "stats-interval": string;
   "keyframe-interval": string;
   encoder: string;
   "audio-bitrate": string;
@@ -43,7 +46,12 @@ export interface PublishOptions {
   width: number;
   height: number;
   fps: number;
+  /** The ceiling when adapting; the fixed rate otherwise. */
   videoBitrate: number;
+  minVideoBitrate: number;
+  adapt: boolean;
+  /** Seconds between stats events off a terminal; 0 for none. */
+  statsIntervalSeconds: number;
   keyframeIntervalSeconds: number;
   encoder: Encoder | "auto";
   audioBitrate: number;
@@ -116,6 +124,9 @@ export function resolvePublishOptions(flags: PublishFlags, iceFlags: string[], e
   const audio = flags.audio;
   if (!video && !audio) throw new UsageError("--no-video and --no-audio together leave nothing to publish");
   const duration = flags.duration === undefined ? undefined : parseNumber("--duration", flags.duration, 0.1, 31 * 24 * 3600, false);
+  const videoBitrate = parseBitrate("--video-bitrate", flags["video-bitrate"], 100_000, 50_000_000);
+  const minVideoBitrate = parseBitrate("--min-video-bitrate", flags["min-video-bitrate"], 50_000, 50_000_000);
+  if (minVideoBitrate > videoBitrate) throw new UsageError(`--min-video-bitrate (${flags["min-video-bitrate"]}) is above --video-bitrate (${flags["video-bitrate"]})`);
   return {
     url,
     token: resolveToken(flags, env),
@@ -125,7 +136,10 @@ export function resolvePublishOptions(flags: PublishFlags, iceFlags: string[], e
     width,
     height,
     fps: parseNumber("--fps", flags.fps, 1, 120, true),
-    videoBitrate: parseBitrate("--video-bitrate", flags["video-bitrate"], 100_000, 50_000_000),
+    videoBitrate,
+    minVideoBitrate,
+    adapt: flags.adapt,
+    statsIntervalSeconds: parseNumber("--stats-interval", flags["stats-interval"], 0, 3600, false),
     keyframeIntervalSeconds: parseNumber("--keyframe-interval", flags["keyframe-interval"], 0.1, 60, false),
     encoder: oneOf("--encoder", flags.encoder, ENCODERS),
     audioBitrate: parseBitrate("--audio-bitrate", flags["audio-bitrate"], 6_000, 510_000),

@@ -1,4 +1,7 @@
 import { DEFAULT_OPUS_SETTINGS } from "../codec/opus-encoder.ts";
+import { EncoderControl, type EncoderSetting } from "../media/encoder-control.ts";
+import { AdaptiveVideoEncoder, type SwitchCause } from "../media/video-encoder.ts";
+import { formatStatus, type KeyframeReason, type StatusFigures, StatusLine, statusFields } from "./status-line.ts";
 import { fromPayload, MediaError, WhipcastError } from "../errors.ts";
 import { MediaCapture } from "../media/capture.ts";
 import { selectEncoder } from "../media/encoder-select.ts";
@@ -19,6 +22,8 @@ export interface PublishHooks {
   onConnected?: (atNs: bigint) => void;
   onFirstMedia?: (atNs: bigint) => void;
   onFfmpegPid?: (pid: number) => void;
+  /** The live status line, when stderr is a terminal (rewritten each second). */
+  statusLine?: StatusLine;
   /** The viewer address of the embedded server (no URL given), once the stream is live on it; printed on stdout by default. */
   onWatchAddress?: (url: string) => void;
 }
@@ -48,6 +53,12 @@ function describeSource(o: PublishOptions): string {
  * Wire the pipeline: ffmpeg → (PCM → Opus worker) + (access units) → session worker → WHIP.
  * Signalling and ffmpeg start together, so the first frames exist by the time DTLS is up.
  */
+/** ` 1280x720 → 960x540@30`: what else changed with the bitrate, if anything. */
+function describeShape(from: EncoderSetting, to: EncoderSetting): string {
+  if (from.width === to.width && from.height === to.height && from.fps === to.fps) return "";
+  return `, ${from.width}x${from.height}@${from.fps} → ${to.width}x${to.height}@${to.fps}`;
+}
+
 export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHooks = {}): PublishRun {
   const cleanup = new CleanupStack();
   let finish!: (error: WhipcastError | undefined) => void;
@@ -118,8 +129,31 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       videoBitrate: opts.videoBitrate,
       keyframeIntervalSeconds: opts.keyframeIntervalSeconds,
       encoder,
+      // Capture writes raw frames; encoder processes (restartable at a new rate) make H.264.
+      rawVideo: true,
     };
     const args = buildFfmpegArgs(plan);
+    const control = new EncoderControl({ width: opts.width, height: opts.height, fps: opts.fps, maxBitrate: opts.videoBitrate, minBitrate: opts.minVideoBitrate, audioBitrate: audio ? opts.audioBitrate : 0 });
+    const figures: StatusFigures = { state: "starting", stats: undefined, keyframes: {}, ...(video ? { video: control.setting } : {}) };
+    let audioRate = opts.audioBitrate;
+    let nextKeyframeReason: KeyframeReason = "start";
+    let connectedAt: number | undefined;
+    let keyframeTimer: ReturnType<typeof setTimeout> | undefined;
+    let videoEncoder: AdaptiveVideoEncoder | undefined;
+    const requestKeyframe = (reason: KeyframeReason) => {
+      if (!videoEncoder) return;
+      clearTimeout(keyframeTimer);
+      keyframeTimer = undefined;
+      if (control.requestKeyframe(performance.now())) {
+        nextKeyframeReason = reason;
+        videoEncoder.keyframe();
+        return;
+      }
+      // One keyframe per 500 ms at most: the owed one is made when that allows.
+      const due = control.keyframeDue();
+      if (due !== undefined) keyframeTimer = setTimeout(() => requestKeyframe(reason), Math.max(0, due - performance.now()));
+    };
+    cleanup.push("keyframe timer", () => clearTimeout(keyframeTimer));
     log.debug(`ffmpeg ${args.join(" ")}`);
 
     // Session worker.
@@ -130,6 +164,13 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         const ev = e.data;
         switch (ev.type) {
           case "state":
+            figures.state = ev.state === "connected" ? "live" : ev.state;
+            // A live source starts with a fresh IDR: what was captured while connecting is dropped.
+            if (ev.state === "connected" && videoEncoder && opts.source.kind !== "file") {
+              connectedAt = performance.now();
+              nextKeyframeReason = "start";
+              videoEncoder.keyframe();
+            }
             if (ev.state === "signalling") log.debug(`posting offer to ${ev.detail ?? ""}`);
             if (ev.state === "connecting") log.debug("endpoint answered; connecting (ICE/DTLS)");
             if (ev.state === "connected") {
@@ -141,6 +182,16 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
           case "log":
             log.log(ev.level, ev.message);
             break;
+          case "target":
+            onTarget(ev.bps, ev.reason);
+            break;
+          case "keyframe-request":
+            log.debug(`keyframe asked for (${ev.cause})`);
+            requestKeyframe(ev.cause);
+            break;
+          case "stats":
+            onStats(ev.stats);
+            break;
           case "error":
             fail(fromPayload(ev.error));
             break;
@@ -151,6 +202,31 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       };
     });
     session.onerror = (e) => fail(new MediaError(`session worker failed: ${e.message}`));
+
+    /** The estimate moved: maybe a new encoder setting, maybe a lower Opus rate. Each step is logged once. */
+    const onTarget = (bps: number, reason: string) => {
+      if (!opts.adapt) return;
+      const change = video ? control.update(bps, performance.now()) : undefined;
+      if (change && videoEncoder) {
+        videoEncoder.change(change.setting);
+        log.info(`video ${formatBitrate(change.from.bitrate)} → ${formatBitrate(change.setting.bitrate)}${describeShape(change.from, change.setting)} (${reason})`);
+      }
+      const nextAudio = control.audioBitrate(bps);
+      if (audio && nextAudio !== audioRate) {
+        log.info(`audio ${formatBitrate(audioRate)} → ${formatBitrate(nextAudio)} (${reason})`);
+        audioRate = nextAudio;
+        opus?.postMessage({ type: "bitrate", bitrate: nextAudio } satisfies OpusCommand);
+      }
+    };
+    let statsAt = performance.now();
+    const onStats = (stats: SessionEvent & { type: "stats" } extends { stats: infer S } ? S : never) => {
+      figures.stats = stats;
+      if (hooks.statusLine) hooks.statusLine.show(formatStatus(figures));
+      else if (opts.statsIntervalSeconds > 0 && performance.now() - statsAt >= opts.statsIntervalSeconds * 1000 - 500) {
+        statsAt = performance.now();
+        log.info(`stats: ${formatStatus(figures)}`, statusFields(figures));
+      }
+    };
     const postSession = (cmd: SessionCommand, transfer: Transferable[] = []) => session.postMessage(cmd, transfer);
 
     // Opus worker, talking straight to the session worker.
@@ -181,9 +257,13 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       video,
       audio,
       videoBitrate: opts.videoBitrate,
+      audioBitrate: opts.audioBitrate,
+      adapt: opts.adapt,
+      minVideoBitrate: opts.minVideoBitrate,
       iceServers: opts.iceServers,
       timeoutMs: opts.timeoutMs,
       loopbackCandidates: process.env.WHIPCAST_LOOPBACK_CANDIDATES !== "0",
+      sendHeldMedia: opts.source.kind === "file",
     };
     postSession({ type: "start", config, audioInput: channel?.port2 ?? null }, channel ? [channel.port2] : []);
     cleanup.push("WHIP session", async () => {
@@ -192,8 +272,9 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       if (stopped?.deleted) log.debug("WHIP session deleted");
       else if (stopped && stopped.detail) log.warn(`could not delete the WHIP session: ${stopped.detail}`);
       if (stopped) {
-        const { videoFrames, audioPackets, retransmitted, latencyP50Ms, latencyP99Ms } = stopped.sent;
-        const latency = latencyP50Ms !== undefined ? `; frame hand-off p50 ${latencyP50Ms.toFixed(2)} ms, p99 ${latencyP99Ms?.toFixed(2)} ms` : "";
+        const { videoFrames, audioPackets, retransmitted, latencyP50Ms, latencyP99Ms, pacingP50Ms, pacingP99Ms } = stopped.sent;
+        let latency = latencyP50Ms !== undefined ? `; frame hand-off p50 ${latencyP50Ms.toFixed(2)} ms, p99 ${latencyP99Ms?.toFixed(2)} ms` : "";
+        if (pacingP50Ms !== undefined) latency += ` (pacing p50 ${pacingP50Ms.toFixed(1)} ms, p99 ${pacingP99Ms?.toFixed(1)} ms)`;
         log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)${latency}`, { ...stopped.sent });
       }
     });
@@ -203,15 +284,39 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     );
 
     let firstMedia = false;
+    if (video) {
+      const v = new AdaptiveVideoEncoder({ ffmpeg: ffmpeg.path, encoder, inputWidth: opts.width, inputHeight: opts.height, inputFps: opts.fps, keyframeIntervalSeconds: opts.keyframeIntervalSeconds }, control.setting, {
+        accessUnit: (au) => {
+          if (!firstMedia) {
+            firstMedia = true;
+            hooks.onFirstMedia?.(nowNs());
+          }
+          if (au.keyframe) {
+            control.keyframeSent(performance.now());
+            // Counted once the stream is live (a live source's earlier ones are never sent).
+            if (connectedAt !== undefined || opts.source.kind === "file") {
+              figures.keyframes[nextKeyframeReason] = (figures.keyframes[nextKeyframeReason] ?? 0) + 1;
+              nextKeyframeReason = "interval";
+            }
+          }
+          const data = transferable(au.data);
+          postSession({ type: "video", data, captureNs: au.captureNs, keyframe: au.keyframe, receivedNs: au.receivedNs }, [data]);
+        },
+        switched: (setting: EncoderSetting, cause: SwitchCause, latencyMs: number) => {
+          figures.video = setting;
+          if (cause === "rate") nextKeyframeReason = "rate";
+          // The next keyframe's start is timed by how long this switch took (see EncoderControl).
+          control.switchLatencyMs = 0.7 * control.switchLatencyMs + 0.3 * Math.min(latencyMs, 400);
+          log.debug(`encoder switched (${cause}) in ${latencyMs.toFixed(0)} ms: ${setting.width}x${setting.height}@${setting.fps} ${formatBitrate(setting.bitrate)}`);
+        },
+        failed: (error) => fail(error),
+      });
+      videoEncoder = v;
+      // Stopped right after ffmpeg (registered before it): nothing feeds it once capture is gone.
+      cleanup.push("video encoder", () => v.stop());
+    }
     const capture = new MediaCapture(ffmpeg.path, args, {
-      video: (au) => {
-        if (!firstMedia) {
-          firstMedia = true;
-          hooks.onFirstMedia?.(nowNs());
-        }
-        const data = transferable(au.data);
-        postSession({ type: "video", data, captureNs: au.captureNs, keyframe: au.keyframe, receivedNs: au.receivedNs }, [data]);
-      },
+      video: (frame) => videoEncoder?.feed(frame.data, frame.captureNs),
       audio: (pcm, captureNs) => {
         const data = transferable(pcm);
         opus?.postMessage({ type: "pcm", data, captureNs } satisfies OpusCommand, [data]);
@@ -220,7 +325,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         if (error) fail(error);
         else if (!stopping) stopRequested(opts.source.kind === "file" ? "end of file" : "ffmpeg finished");
       },
-    });
+    }, true);
     if (capture.pid !== undefined) hooks.onFfmpegPid?.(capture.pid);
     // Registered last, so it is stopped first: no new media while the session winds down.
     cleanup.push("ffmpeg", () => capture.stop(500));

@@ -36,7 +36,8 @@ export class MediaCapture {
   #exited: Promise<void>;
   #packets = { video: 0, audio: 0 };
 
-  constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents) {
+  /** `rawVideo`: fd 3 carries raw frames for separate encoders (no NAL handling here). */
+  constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents, readonly rawVideo = false) {
     this.#child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
     const stdio = this.#child.stdio as unknown as (Readable | null)[];
     stdio[2]!.setEncoding("utf8").on("data", (d: string) => this.#stderr.push(d));
@@ -80,7 +81,7 @@ export class MediaCapture {
     const receivedNs = nowNs();
     this.#packets.video++;
     // SPS/PPS travel with IDRs only, so other frames need no NAL scan on this thread.
-    const data = p.keyframe ? this.#params.apply(p.data) : p.data;
+    const data = p.keyframe && !this.rawVideo ? this.#params.apply(p.data) : p.data;
     this.events.video({ data, captureNs: this.#captureNs(p.ptsNs, receivedNs), keyframe: p.keyframe, receivedNs });
   }
 

@@ -30,17 +30,22 @@ export interface MediaPlan {
   vaapiDevice?: string;
   /** Linux X11 display for screen capture. */
   display?: string;
+  /**
+   * Capture only: write raw yuv420p frames (framed on fd 3) for separate encoder processes
+   * (see encoderProcessArgs), which can be restarted at a new rate. Off: one process encodes.
+   */
+  rawVideo?: boolean;
 }
 
-/** The child's extra stdio pipes: one per stream. */
-export const PIPE = { video: 3, audio: 4 } as const;
+/** The child's extra stdio pipes: one per stream (an encoder process writes fd 3). */
+export const PIPE = { video: 3, audio: 4, encoded: 3 } as const;
 
 /**
  * A tee output that writes each packet's framecrc line and then its bytes (in `format`) to the
  * same pipe. The tee muxer writes slave by slave in this order, each flushed per packet, so the
  * reader learns a packet's size, pts and flags before its data (src/media/packet-cutter.ts).
  */
-export function framedPipe(format: "h264" | "s16le", fd: number): string {
+export function framedPipe(format: "h264" | "s16le" | "rawvideo", fd: number): string {
   return `[f=framecrc]pipe\\:${fd}|[f=${format}:onfail=abort]pipe\\:${fd}`;
 }
 
@@ -149,7 +154,10 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
   if (input.live) args.push("-fflags", "nobuffer");
   args.push(...input.args);
   if (input.live && plan.os === "linux" && plan.video && plan.audio) args.push("-copyts");
-  if (plan.video) {
+  if (plan.video && plan.rawVideo) {
+    args.push("-map", input.videoMap, "-vf", videoFilter({ ...plan, encoder: "x264" }), "-r", String(plan.fps), "-c:v", "rawvideo", "-pix_fmt", "yuv420p");
+    args.push("-flush_packets", "1", "-f", "tee", framedPipe("rawvideo", PIPE.video));
+  } else if (plan.video) {
     args.push("-map", input.videoMap, "-vf", videoFilter(plan), "-r", String(plan.fps), ...encoderArgs(plan));
     args.push("-flush_packets", "1", "-f", "tee", framedPipe("h264", PIPE.video));
   }
@@ -163,6 +171,37 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
     args.push("-map", input.audioMap, "-af", filters.join(","), "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2");
     args.push("-flush_packets", "1", "-f", "tee", framedPipe("s16le", PIPE.audio));
   }
+  return args;
+}
+
+export interface EncoderProcessPlan {
+  encoder: Encoder;
+  /** The raw frames' size (the capture's). */
+  inputWidth: number;
+  inputHeight: number;
+  /** What this encoder makes of them. */
+  width: number;
+  height: number;
+  fps: number;
+  videoBitrate: number;
+  keyframeIntervalSeconds: number;
+  vaapiDevice?: string;
+}
+
+/**
+ * One encoder process: raw yuv420p frames on stdin (one per `fps` tick, numbered by ffmpeg from
+ * 0), H.264 out on fd 3 framed like the capture's (framecrc line, then the access unit). It
+ * starts with an IDR, as every fresh encoder does, which is what splicing relies on.
+ */
+export function encoderProcessArgs(plan: EncoderProcessPlan): string[] {
+  const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"];
+  if (plan.encoder === "vaapi") args.push("-vaapi_device", plan.vaapiDevice ?? "/dev/dri/renderD128");
+  args.push("-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", `${plan.inputWidth}x${plan.inputHeight}`, "-framerate", String(plan.fps), "-i", "pipe:0");
+  const filters: string[] = [];
+  if (plan.width !== plan.inputWidth || plan.height !== plan.inputHeight) filters.push(`scale=${plan.width}:${plan.height}`);
+  filters.push(...(plan.encoder === "vaapi" ? ["format=nv12", "hwupload"] : ["format=yuv420p"]));
+  args.push("-map", "0:v:0", "-vf", filters.join(","), ...encoderArgs(plan), "-fps_mode", "passthrough");
+  args.push("-flush_packets", "1", "-f", "tee", framedPipe("h264", PIPE.encoded));
   return args;
 }
 

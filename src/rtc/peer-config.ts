@@ -1,10 +1,11 @@
 import type { PeerConfig } from "werift";
-import { whipCodecs } from "./codecs.ts";
+import { bundledHeaderExtensions, whipCodecs } from "./codecs.ts";
 import type { IceServer } from "../whip/link-header.ts";
 
 /**
  * The relay's peers, publishers and viewers alike: whipcast's own codec set (one per kind; the
- * relay never transcodes, so both sides must agree on it), max-bundle, no header extensions.
+ * relay never transcodes, so both sides must agree on it), max-bundle, and the transport-wide-cc
+ * header extension: publishers get TWCC feedback (TwccResponder), viewers' packets carry it.
  */
 export function relayPeerConfig(iceServers: IceServer[], loopback: boolean): Partial<PeerConfig> {
   return {
@@ -12,7 +13,7 @@ export function relayPeerConfig(iceServers: IceServer[], loopback: boolean): Par
     iceServers,
     iceAdditionalHostAddresses: loopback ? ["127.0.0.1"] : undefined,
     codecs: whipCodecs(),
-    headerExtensions: { video: [], audio: [] },
+    headerExtensions: bundledHeaderExtensions(),
   };
 }
 

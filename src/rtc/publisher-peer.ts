@@ -1,22 +1,22 @@
 import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, type RTCRtpSender } from "werift";
+import { BandwidthEstimator } from "../congestion/bandwidth-estimator.ts";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
 import type { IceServer } from "../whip/link-header.ts";
-import { whipCodecs } from "./codecs.ts";
-import { NackResponder } from "./nack-responder.ts";
-import { shapeWhipOffer } from "../whip/sdp.ts";
-import { RtpWriter } from "./rtp-writer.ts";
+import { bundledHeaderExtensions, whipCodecs } from "./codecs.ts";
+import { type KeyframeCause, SendTransport } from "./send-transport.ts";
+import { SenderPipeline } from "./sender-pipeline.ts";
 import { internals } from "./sender-internals.ts";
-import { CaptureClockSenderReports } from "./sender-reports.ts";
+import { shapeWhipOffer } from "../whip/sdp.ts";
 import { tuneUdpSockets } from "./udp-sockets.ts";
 
 /**
- * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the MID header
- * extension and the 10-byte SRTP tag, keeps every packet within 1200 bytes — small enough for
- * any path, including TURN and VPN tunnels (the WebRTC default).
+ * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the transport-cc
+ * header extension and the SRTP tag, keeps every packet within about 1200 bytes — small enough
+ * for any path, including TURN and VPN tunnels (the WebRTC default).
  */
 export const MTU = 1200;
-const MAX_PAYLOAD = MTU - 12 - 12 - 10;
+export const MAX_PAYLOAD = MTU - 12 - 12 - 10;
 
 /** Seconds of video the NACK history must cover at the configured bitrate (at least 1 s). */
 const HISTORY_SECONDS = 2;
@@ -24,18 +24,33 @@ const HISTORY_SECONDS = 2;
 export interface PublisherPeerOptions {
   video: boolean;
   audio: boolean;
+  /** The video ceiling (and the start), bits per second. */
   videoBitrate: number;
+  audioBitrate: number;
+  /** Estimate the path's capacity (GCC over TWCC) so the encoder can follow it; off: a fixed rate. */
+  adapt: boolean;
+  /** The lowest video rate adaptation goes to. */
+  minVideoBitrate: number;
   iceServers: IceServer[];
   loopbackCandidates: boolean;
+  onKeyframeRequest?: (cause: KeyframeCause) => void;
+  /** The estimate moved (bits per second, all streams). */
+  onTarget?: (bps: number) => void;
 }
 
 type Connection = "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
 
-/** One sendonly werift peer: H.264 + RTX and Opus, max-bundle, rtcp-mux-only, one msid. */
+/**
+ * One sendonly werift peer: H.264 + RTX and Opus, max-bundle, rtcp-mux-only, one msid, the
+ * transport-wide-cc extension offered. Each track sends through its SenderPipeline; both share
+ * one SendTransport (pacer, TWCC sequence, estimator).
+ */
 export class PublisherPeer {
   readonly pc: RTCPeerConnection;
-  readonly #video?: { sender: RTCRtpSender; writer: RtpWriter; packetizer: H264Packetizer; nack: NackResponder; reports: CaptureClockSenderReports };
-  readonly #audio?: { sender: RTCRtpSender; writer: RtpWriter; packetizer: OpusPacketizer; reports: CaptureClockSenderReports };
+  readonly transport: SendTransport;
+  readonly estimator: BandwidthEstimator | undefined;
+  readonly #video?: { sender: RTCRtpSender; pipeline: SenderPipeline; packetizer: H264Packetizer };
+  readonly #audio?: { sender: RTCRtpSender; pipeline: SenderPipeline; packetizer: OpusPacketizer };
   #clocks: { video: RtpClock; audio: RtpClock } | undefined;
   #closed = false;
 
@@ -46,7 +61,20 @@ export class PublisherPeer {
       iceAdditionalHostAddresses: options.loopbackCandidates ? ["127.0.0.1"] : undefined,
       iceStunGatherTimeout: 2,
       codecs: whipCodecs(),
-      headerExtensions: { video: [], audio: [] },
+      headerExtensions: bundledHeaderExtensions(),
+    });
+    const audioBps = options.audio ? options.audioBitrate : 0;
+    // The estimate covers everything on the wire: video, audio and packet overhead.
+    this.estimator = options.adapt
+      ? new BandwidthEstimator({ minBps: options.minVideoBitrate + audioBps, maxBps: overhead(options.videoBitrate + audioBps), startBps: overhead(options.videoBitrate + audioBps) })
+      : undefined;
+    this.transport = new SendTransport({
+      pacingTargetBps: overhead(options.videoBitrate + audioBps),
+      ...(this.estimator ? { estimator: this.estimator } : {}),
+      ...(options.onTarget ? { onTarget: options.onTarget } : {}),
+      onKeyframeRequest: (ssrc, cause) => {
+        if (ssrc === undefined || ssrc === this.#video?.pipeline.ssrc || cause === "FIR") options.onKeyframeRequest?.(cause);
+      },
     });
     // One MediaStream for both tracks, so they share one msid (RFC 9725 §4.2) and are played in sync.
     const stream = new MediaStream();
@@ -54,25 +82,24 @@ export class PublisherPeer {
       const track = new MediaStreamTrack({ kind: "video" });
       stream.addTrack(track);
       const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      const s = internals(sender);
       this.#video = {
         sender,
-        writer: new RtpWriter(s),
         packetizer: new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: MAX_PAYLOAD }),
-        nack: new NackResponder(s, historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD)),
-        reports: new CaptureClockSenderReports(s, () => this.#clocks?.video),
+        pipeline: new SenderPipeline(internals(sender), this.transport, {
+          kind: "video",
+          historyCapacity: historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD),
+          clock: () => this.#clocks?.video,
+        }),
       };
     }
     if (options.audio) {
       const track = new MediaStreamTrack({ kind: "audio" });
       stream.addTrack(track);
       const { sender } = this.pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      const s = internals(sender);
       this.#audio = {
         sender,
-        writer: new RtpWriter(s),
         packetizer: new OpusPacketizer({ maxPayloadSize: MAX_PAYLOAD }),
-        reports: new CaptureClockSenderReports(s, () => this.#clocks?.audio),
+        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio }),
       };
     }
   }
@@ -101,39 +128,40 @@ export class PublisherPeer {
     this.pc.connectionStateChange.subscribe(listener);
   }
 
-  /**
-   * Packetize one access unit (RFC 6184 via werift) and send it. Resolves once every packet has
-   * been handed to the socket (at once on the direct path).
-   */
-  async sendVideo(accessUnit: Uint8Array, rtpTimestamp: number): Promise<void> {
+  /** Packetize one access unit (RFC 6184 via werift) and queue it on the video pipeline. */
+  sendVideo(accessUnit: Uint8Array, rtpTimestamp: number, receivedNs = 0n): void {
     const v = this.#video;
     if (!v || this.#closed) return;
-    const packets = v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp);
-    if (v.writer.direct) v.writer.write(packets);
-    else for (const packet of packets) await v.sender.sendRtp(packet);
-    for (const packet of packets) v.nack.recordSent(packet.header.sequenceNumber);
-    v.reports.onPacketSent();
+    v.pipeline.send(v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp), receivedNs);
   }
 
-  async sendAudio(opus: Uint8Array, rtpTimestamp: number): Promise<void> {
+  sendAudio(opus: Uint8Array, rtpTimestamp: number): void {
     const a = this.#audio;
     if (!a || this.#closed) return;
-    const packets = a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp);
-    if (a.writer.direct) a.writer.write(packets);
-    else for (const packet of packets) await a.sender.sendRtp(packet);
-    a.reports.onPacketSent();
+    a.pipeline.send(a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp));
   }
 
   /** Packets resent in answer to NACKs. */
   get retransmitted(): number {
-    return this.#video ? internals(this.#video.sender).retransmittedPacketsSent : 0;
+    return this.transport.counters.packets.retransmission;
+  }
+
+  /** NACKs received for video. */
+  get nacks(): number {
+    return this.#video?.pipeline.nacksReceived ?? 0;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#video?.reports.stop();
-    this.#audio?.reports.stop();
+    this.#video?.pipeline.close();
+    this.#audio?.pipeline.close();
+    this.transport.close();
     await this.pc.close().catch(() => {});
   }
+}
+
+/** Bits on the wire for a media rate: RTP, extension and SRTP overhead on ~1 kB packets. */
+export function overhead(mediaBps: number): number {
+  return Math.round(mediaBps * 1.05);
 }

@@ -3,11 +3,12 @@ import type { IceConnectionInternals } from "./udp-route.ts";
 
 /**
  * The parts of werift's RTCRtpSender (0.25) that whipcast reaches into, in one typed place.
- * Three werift behaviours are replaced, per sender:
+ * Three werift behaviours are replaced, per sender (see sender-pipeline.ts):
  *  - its Sender Report loop, which pairs the *send* time with the last RTP timestamp (lip sync
  *    needs the capture time; see sender-reports.ts);
- *  - its NACK answer, which keeps only 128 packets (see nack-responder.ts);
- *  - its per-packet send path, for the packets whose bytes it would not change (rtp-writer.ts).
+ *  - its NACK answer, which keeps only 128 packets and bypasses any pacing;
+ *  - its per-packet send path: whipcast stamps the transport-wide sequence number when the pacer
+ *    releases a packet, encrypts it and writes it itself.
  */
 export interface SenderInternals {
   ssrc: number;
@@ -28,7 +29,8 @@ export interface SenderInternals {
   codec: { payloadType: number } | undefined;
   pendingRtpEnabled: boolean;
   rtpContinuityPending: boolean;
-  headerExtensions: unknown[];
+  /** The negotiated header extensions (RFC 8285), each with its id in this session. */
+  headerExtensions: { id: number; uri: string }[];
   redRedundantPayloadType: number | undefined;
   timestampOffset: number;
   seqOffset: number;
@@ -39,6 +41,7 @@ export interface SenderInternals {
     | {
         state: string;
         srtp: { encrypt(payload: Buffer, header: RtpHeader): Buffer };
+        srtcp?: { decrypt: (data: Buffer) => Buffer };
         bytesSent: number;
         packetsSent: number;
         iceTransport: { connection: IceConnectionInternals };

@@ -7,6 +7,7 @@
 export class PacketHistory<P> {
   readonly capacity: number;
   readonly #slots: ({ seq: number; packet: P } | undefined)[];
+  #last: number | undefined;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 65536 || (capacity & (capacity - 1)) !== 0) {
@@ -18,6 +19,18 @@ export class PacketHistory<P> {
 
   put(seq: number, packet: P): void {
     this.#slots[seq & (this.capacity - 1)] = { seq, packet };
+    this.#last = seq;
+  }
+
+  /** Up to `n` of the most recently put packets, oldest first. */
+  newest(n: number): P[] {
+    const out: P[] = [];
+    if (this.#last === undefined) return out;
+    for (let i = Math.min(n, this.capacity) - 1; i >= 0; i--) {
+      const p = this.get((this.#last - i) & 0xffff);
+      if (p !== undefined) out.push(p);
+    }
+    return out;
   }
 
   get(seq: number): P | undefined {

@@ -3,6 +3,8 @@ import { AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
 import { ReportClock } from "../rtp/report-clock.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { Answerer } from "../rtc/answerer.ts";
+import { TwccResponder } from "../rtc/twcc-responder.ts";
+import { RecentSequences } from "./recent-sequences.ts";
 import { KeyframeCache, startsKeyframe } from "./keyframe-cache.ts";
 
 /** Keyframe requests forwarded to the publisher at most this often (viewers PLI in bursts). */
@@ -27,10 +29,18 @@ export class Publication extends Answerer {
   #videoSsrc: number | undefined;
   #lastPli = 0;
   readonly startedAt = Date.now();
+  readonly #twcc: TwccResponder;
+  /** Video sequence numbers already forwarded: probe padding and late RTX repeat them. */
+  readonly #seen = new RecentSequences(2048);
 
   constructor(iceServers: IceServer[], loopback: boolean, cacheBytes: number) {
     super(iceServers, loopback);
     this.cache = new KeyframeCache<RtpPacket>(cacheBytes);
+    // The publisher adapts to the path into this server from this feedback.
+    this.#twcc = new TwccResponder(this.pc, (Math.random() * 2 ** 32) >>> 0);
+    this.onConnectionState((state) => {
+      if (state === "connected") this.#twcc.start();
+    });
     this.pc.onTrack.subscribe((track) => {
       const kind = track.kind as MediaKind;
       this.kinds.add(kind);
@@ -54,6 +64,8 @@ export class Publication extends Answerer {
     // Header extensions were negotiated with the publisher; each viewer negotiates its own.
     packet.header.extensions = [];
     if (kind === "video") {
+      if (this.#seen.has(packet.header.sequenceNumber)) return;
+      this.#seen.add(packet.header.sequenceNumber);
       this.#videoSsrc = packet.header.ssrc;
       this.cache.push(packet, packet.header.timestamp, packet.payload.length, startsKeyframe(packet.payload));
     }
@@ -63,6 +75,11 @@ export class Publication extends Answerer {
   subscribe(listener: PublicationListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  override async close(): Promise<void> {
+    this.#twcc.stop();
+    await super.close();
   }
 
   /** A viewer lost a picture it cannot repair: ask the publisher for a keyframe (RFC 4585 §6.3.1). */

@@ -1,9 +1,9 @@
-import type { RTCRtpSender, RtpPacket } from "werift";
+import type { RtpPacket } from "werift";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import { VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
-import { NackResponder } from "../rtc/nack-responder.ts";
+import { SendTransport } from "../rtc/send-transport.ts";
+import { SenderPipeline } from "../rtc/sender-pipeline.ts";
 import { internals } from "../rtc/sender-internals.ts";
-import { CaptureClockSenderReports } from "../rtc/sender-reports.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { Answerer } from "../rtc/answerer.ts";
 import { replayTimestamps, startsKeyframe } from "./keyframe-cache.ts";
@@ -20,11 +20,12 @@ const HISTORY = historyCapacity(8_000_000, 2, 1166);
  */
 const REPLAY_SPACING_MS = 2;
 
-interface Track {
-  sender: RTCRtpSender;
-  reports: CaptureClockSenderReports;
-  nack?: NackResponder;
-}
+/**
+ * A viewer's packets are paced as for a 20 Mbit/s target (50 Mbit/s out): a keyframe leaves over
+ * a few milliseconds instead of in one burst, and a 2 s group still replays within its 2 ms
+ * spacing. The relay cannot change the publisher's rate for one viewer, so no estimator runs.
+ */
+const VIEWER_PACING_TARGET_BPS = 20_000_000;
 
 /**
  * One WHEP viewer: a sendonly peer fed the publication's packets. Video starts with the cached
@@ -33,7 +34,8 @@ interface Track {
  * re-issued from the publisher's, so audio and video stay in sync.
  */
 export class Viewer extends Answerer {
-  #tracks: Partial<Record<MediaKind, Track>> = {};
+  #tracks: Partial<Record<MediaKind, SenderPipeline>> = {};
+  readonly #transport: SendTransport;
   #videoLive = false;
   #unsubscribe: (() => void) | undefined;
   /** Live video held while the cached group is replayed. */
@@ -46,6 +48,8 @@ export class Viewer extends Answerer {
     loopback: boolean,
   ) {
     super(iceServers, loopback);
+    // PLI and FIR from the viewer go to the publisher (the relay never encodes).
+    this.#transport = new SendTransport({ pacingTargetBps: VIEWER_PACING_TARGET_BPS, onKeyframeRequest: () => this.publication.requestKeyframe() });
   }
 
   async accept(offer: string): Promise<string> {
@@ -53,13 +57,11 @@ export class Viewer extends Answerer {
     for (const t of this.pc.getTransceivers()) {
       if (t.direction !== "sendonly") continue;
       const kind = t.kind as MediaKind;
-      const s = internals(t.sender);
-      const track: Track = { sender: t.sender, reports: new CaptureClockSenderReports(s, () => (this.publication.clocks[kind].known ? this.publication.clocks[kind] : undefined)) };
-      if (kind === "video") {
-        track.nack = new NackResponder(s, HISTORY);
-        t.sender.onPictureLossIndication.subscribe(() => this.publication.requestKeyframe());
-      }
-      this.#tracks[kind] = track;
+      this.#tracks[kind] = new SenderPipeline(internals(t.sender), this.#transport, {
+        kind,
+        historyCapacity: kind === "video" ? HISTORY : 0,
+        clock: () => (this.publication.clocks[kind].known ? this.publication.clocks[kind] : undefined),
+      });
     }
     this.onConnectionState((state) => {
       if (state === "connected" && !this.#unsubscribe) this.#start();
@@ -92,7 +94,7 @@ export class Viewer extends Answerer {
   }
 
   /** The cached group, paced and re-stamped; then the live video that arrived meanwhile. */
-  #replay(video: Track, group: { packet: RtpPacket; timestamp: number }[]): void {
+  #replay(video: SenderPipeline, group: { packet: RtpPacket; timestamp: number }[]): void {
     const plan = replayTimestamps(
       group.map((g) => g.timestamp),
       (REPLAY_SPACING_MS * VIDEO_CLOCK_RATE) / 1000,
@@ -111,7 +113,7 @@ export class Viewer extends Answerer {
     const step = () => {
       this.#replayTimer = undefined;
       // A late timer sends every frame that is due, so the replay never falls behind its stamps.
-      while (next < frames.length && performance.now() - start >= next * REPLAY_SPACING_MS) for (const p of frames[next++]!) this.#send(video, p);
+      while (next < frames.length && performance.now() - start >= next * REPLAY_SPACING_MS) for (const p of frames[next++]!) this.#send(video, p, true);
       if (next < frames.length) {
         this.#replayTimer = setTimeout(step, Math.max(0, start + next * REPLAY_SPACING_MS - performance.now()));
         return;
@@ -122,19 +124,21 @@ export class Viewer extends Answerer {
     step();
   }
 
-  /** werift sends synchronously up to the socket write, so the packet is in its cache on return. */
-  #send(track: Track, packet: RtpPacket): void {
-    void track.sender.sendRtp(packet).catch(() => {});
-    track.nack?.recordSent(packet.header.sequenceNumber);
-    track.reports.onPacketSent();
+  /**
+   * The publication's packet is shared by every viewer: each sends its own copy, whose header
+   * its pipeline rewrites (SSRC, payload type, transport-wide sequence number).
+   */
+  #send(track: SenderPipeline, packet: RtpPacket, owned = false): void {
+    track.send([owned ? packet : packet.clone()]);
   }
 
   override async close(): Promise<void> {
     // No step runs after this, so neither the rest of the group nor the held live video is sent.
     clearTimeout(this.#replayTimer);
     this.#unsubscribe?.();
-    this.#tracks.video?.reports.stop();
-    this.#tracks.audio?.reports.stop();
+    this.#tracks.video?.close();
+    this.#tracks.audio?.close();
+    this.#transport.close();
     await super.close();
   }
 }

@@ -7,7 +7,6 @@ import { type WhipAnswer, WhipClient } from "./client.ts";
 import type { IceServer } from "./link-header.ts";
 import { PublisherPeer } from "../rtc/publisher-peer.ts";
 import { checkAnswer } from "./sdp.ts";
-import { SendLatency } from "./send-latency.ts";
 import { StartupBuffer } from "./startup-buffer.ts";
 
 /** How long ICE + DTLS may take after the answer before the run fails with exit 6. */
@@ -37,8 +36,10 @@ interface Media {
  *
  *   signalling → connecting → connected → stopping → stopped
  *
- * Media may arrive from the first moment; it is held until DTLS is up and then flushed, so the
- * receiver's first decoded frame is the stream's first IDR.
+ * Media may arrive from the first moment. A file's is held until DTLS is up and then sent
+ * (paced), so the receiver sees the file from its first frame. A live source's is dropped at
+ * connect instead: the capture process makes a fresh IDR then (see publish.ts), and video waits
+ * for it, so the stream starts with no backlog to drain, at the lowest latency.
  */
 export class WhipSession {
   #peer: PublisherPeer;
@@ -47,11 +48,14 @@ export class WhipSession {
   readonly #held = new StartupBuffer<Media>(STARTUP_BUFFER_BYTES);
   #clocks: { video: RtpClock; audio: RtpClock } | undefined;
   #connected = false;
+  /** Live start: video is dropped until the first keyframe after connecting. */
+  #awaitKeyframe = false;
   #stopping: Promise<void> | undefined;
   #sending: Promise<void> = Promise.resolve();
-  readonly #latency = new SendLatency();
   #sent = { videoFrames: 0, audioPackets: 0 };
   #starting: Promise<void> | undefined;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #lastCounters: { at: number; video: number; audio: number; repair: number; nacks: number; retransmitted: number; pli: number; fir: number } | undefined;
 
   constructor(
     readonly config: SessionConfig,
@@ -63,7 +67,18 @@ export class WhipSession {
 
   #newPeer(iceServers: IceServer[]): PublisherPeer {
     const c = this.config;
-    const peer = new PublisherPeer({ video: c.video, audio: c.audio, videoBitrate: c.videoBitrate, iceServers, loopbackCandidates: c.loopbackCandidates });
+    const peer = new PublisherPeer({
+      video: c.video,
+      audio: c.audio,
+      videoBitrate: c.videoBitrate,
+      audioBitrate: c.audioBitrate,
+      adapt: c.adapt,
+      minVideoBitrate: c.minVideoBitrate,
+      iceServers,
+      loopbackCandidates: c.loopbackCandidates,
+      onKeyframeRequest: (cause) => this.emit({ type: "keyframe-request", cause }),
+      onTarget: (bps) => this.emit({ type: "target", bps, reason: peer.estimator?.reason ?? "start" }),
+    });
     if (this.#clocks) peer.setClocks(this.#clocks);
     return peer;
   }
@@ -123,7 +138,40 @@ export class WhipSession {
         this.emit({ type: "error", error: toPayload(new ConnectionError("WebRTC connection failed mid-stream (ICE or DTLS)")) });
       }
     });
-    this.#enqueueSend(this.#held.drain());
+    const held = this.#held.drain();
+    if (this.config.sendHeldMedia) this.#enqueueSend(held);
+    else this.#awaitKeyframe = this.config.video;
+    this.#statsTimer = setInterval(() => this.#stats(), 1_000);
+  }
+
+  /** One second of sending, from the transport's counters (the rates are over the last second). */
+  #stats(): void {
+    const peer = this.#peer;
+    const c = peer.transport.counters;
+    const now = performance.now();
+    const snapshot = { at: now, video: c.bytes.video, audio: c.bytes.audio, repair: c.bytes.retransmission + c.bytes.padding, nacks: peer.nacks, retransmitted: c.packets.retransmission, pli: c.pli, fir: c.fir };
+    const last = this.#lastCounters;
+    this.#lastCounters = snapshot;
+    if (!last) return;
+    const seconds = (now - last.at) / 1000;
+    const bps = (bytes: number) => Math.round((bytes * 8) / seconds);
+    const estimator = peer.estimator;
+    const rtt = peer.transport.rttMs;
+    this.emit({
+      type: "stats",
+      stats: {
+        videoBps: bps(snapshot.video - last.video),
+        audioBps: bps(snapshot.audio - last.audio),
+        repairBps: bps(snapshot.repair - last.repair),
+        ...(estimator ? { targetBps: Math.round(estimator.targetBps), lossPercent: Math.round(estimator.lossFraction * 1000) / 10 } : {}),
+        ...(rtt !== undefined ? { rttMs: Math.round(rtt) } : {}),
+        nacks: snapshot.nacks,
+        retransmitted: snapshot.retransmitted,
+        pli: snapshot.pli,
+        fir: snapshot.fir,
+        queueMs: Math.round(peer.transport.pacer.queueDelayMs(now)),
+      },
+    });
   }
 
   /** Offer, POST, check and apply the answer (RFC 9725 §4.2). */
@@ -177,8 +225,15 @@ export class WhipSession {
       this.#clocks = createSessionClocks(item.captureNs, cryptoRandomU32);
       this.#peer.setClocks(this.#clocks);
     }
-    if (!this.#connected) this.#held.push({ ...item, receivedNs: 0n });
-    else this.#enqueueSend([item]);
+    if (!this.#connected) {
+      if (this.config.sendHeldMedia) this.#held.push({ ...item, receivedNs: 0n });
+      return;
+    }
+    if (item.kind === "video" && this.#awaitKeyframe) {
+      if (!item.keyframe) return;
+      this.#awaitKeyframe = false;
+    }
+    this.#enqueueSend([item]);
   }
 
   /**
@@ -191,39 +246,37 @@ export class WhipSession {
       for (const item of items) {
         const clocks = this.#clocks!;
         if (item.kind === "video") {
-          await this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs));
+          this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs), item.receivedNs);
           this.#sent.videoFrames++;
-          if (item.receivedNs > 0n) this.#recordLatency(item.receivedNs);
         } else {
-          await this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
+          this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
           this.#sent.audioPackets++;
         }
       }
     });
   }
 
-  /**
-   * Bun's UDP socket queues what JavaScript sends and writes it (sendmmsg) once the microtask
-   * queue has drained; an immediate runs only after that write. So the frame's last packet has
-   * left the socket by then, and the figure includes the write itself. (Anything else the Worker
-   * ran in the same turn is counted too: the figure errs high, never low.)
-   */
-  #recordLatency(receivedNs: bigint): void {
-    setImmediate(() => this.#latency.add(Number(nowNs() - receivedNs)));
-  }
-
   /** End the publication: DELETE the WHIP resource, then close the peer. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.emit({ type: "state", state: "stopping" });
+      clearInterval(this.#statsTimer);
       this.#abort.abort();
       // A POST in flight may be creating the session right now: let it land (bounded by the
       // stop budget) so the DELETE below can remove it. Nothing half-done stays on the server.
       if (this.#starting) await Promise.race([this.#starting.catch(() => {}), Bun.sleep(1_500)]);
       const result = await this.#client.end(2_000);
-      const p50 = this.#latency.percentileMs(50);
-      const p99 = this.#latency.percentileMs(99);
-      const sent = { ...this.#sent, retransmitted: this.#peer.retransmitted, ...(p50 !== undefined && p99 !== undefined ? { latencyP50Ms: p50, latencyP99Ms: p99 } : {}) };
+      const t = this.#peer.transport;
+      const p50 = t.handoff.percentileMs(50);
+      const p99 = t.handoff.percentileMs(99);
+      const q50 = t.pacing.percentileMs(50);
+      const q99 = t.pacing.percentileMs(99);
+      const sent = {
+        ...this.#sent,
+        retransmitted: this.#peer.retransmitted,
+        ...(p50 !== undefined && p99 !== undefined ? { latencyP50Ms: p50, latencyP99Ms: p99 } : {}),
+        ...(q50 !== undefined && q99 !== undefined ? { pacingP50Ms: q50, pacingP99Ms: q99 } : {}),
+      };
       await this.#peer.close();
       this.emit({ type: "stopped", deleted: result.deleted, sent, ...(result.detail ? { detail: result.detail } : {}) });
     })();

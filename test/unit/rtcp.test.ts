@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { GenericNack, type RtcpPacket, RtcpSrPacket, RtcpTransportLayerFeedback, RtpHeader, RtpPacket } from "werift";
+import { type RtcpPacket, RtcpSrPacket, type RtpHeader } from "werift";
 import { compactNtp, ntpFromUnixNs } from "../../src/rtp/ntp.ts";
 import { RtpClock } from "../../src/rtp/rtp-clock.ts";
-import { NackResponder } from "../../src/rtc/nack-responder.ts";
 import type { SenderInternals } from "../../src/rtc/sender-internals.ts";
 import { CaptureClockSenderReports } from "../../src/rtc/sender-reports.ts";
 
@@ -65,32 +64,5 @@ describe("capture-clock Sender Reports (RFC 3550 §6.4.1)", () => {
   test("NTP conversion", () => {
     // 1970-01-01 is NTP second 2208988800; half a second is 2^31 in the fraction.
     expect(ntpFromUnixNs(500_000_000n)).toBe((2_208_988_800n << 32n) | (1n << 31n));
-  });
-});
-
-describe("NACK → RTX (RFC 4585 §6.2.1, RFC 4588 §4)", () => {
-  test("lost packets are resent from the history on the RTX SSRC, RTX sequence wrapping", async () => {
-    const f = fakeSender();
-    const nack = new NackResponder(f.sender, 1024);
-    for (const seq of [65534, 65535, 0, 1]) {
-      const packet = new RtpPacket(new RtpHeader({ sequenceNumber: seq, timestamp: 9000, payloadType: 96, ssrc: 0x1111 }), Buffer.from([seq & 0xff, 1, 2, 3]));
-      f.sender.rtpCache[seq % 128] = packet;
-      nack.recordSent(seq);
-    }
-    const feedback = new RtcpTransportLayerFeedback({ feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: 0x1111, lost: [65535, 0, 42] }) });
-    f.sender.handleRtcpPacket(feedback);
-    await Bun.sleep(10);
-    expect(f.rtp.map((p) => [p.header.ssrc, p.header.payloadType, p.header.sequenceNumber])).toEqual([
-      [0x2222, 97, 65535],
-      [0x2222, 97, 0],
-    ]);
-    // RTX payload = original sequence number (2 bytes) + original payload.
-    expect([...f.rtp[0]!.payload]).toEqual([0xff, 0xff, 0xff, 1, 2, 3]);
-    expect([...f.rtp[1]!.payload]).toEqual([0x00, 0x00, 0x00, 1, 2, 3]);
-    expect([f.sender.nackCount, f.sender.retransmittedPacketsSent, f.nacks.length]).toEqual([1, 2, 1]);
-    // Other RTCP still reaches werift.
-    const sr = new RtcpSrPacket({ ssrc: 5 } as ConstructorParameters<typeof RtcpSrPacket>[0]);
-    f.sender.handleRtcpPacket(sr);
-    expect(f.passedThrough).toEqual([sr]);
   });
 });

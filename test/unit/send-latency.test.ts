@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { SendLatency } from "../../src/whip/send-latency.ts";
+import { SendLatency } from "../../src/rtc/send-latency.ts";
 
 describe("SendLatency: per-frame hand-off percentiles in fixed memory", () => {
   test("no samples, no percentile", () => {

@@ -1,16 +1,23 @@
 /**
- * How long each video frame took from its last byte leaving ffmpeg's pipe to its last RTP packet
- * leaving the socket. Kept as a histogram of 10 µs bins, so a stream of any length reports its
- * percentiles from fixed memory (40 KiB), to within one bin.
+ * Per-frame send latencies (hand-off: the access unit read from the encoder → its last RTP
+ * packet on the socket; pacing: queued → released). Kept as a histogram of fixed bins, so a
+ * stream of any length reports its percentiles from fixed memory (40 KiB), to within one bin.
  */
 export class SendLatency {
   static readonly BIN_NS = 10_000;
-  /** 10 µs bins up to 100 ms; anything slower is counted in the last bin. */
-  readonly #bins = new Uint32Array(10_000);
+  readonly #bins: Uint32Array;
   #count = 0;
 
+  /** Default: 10 µs bins up to 100 ms; anything slower is counted in the last bin. */
+  constructor(
+    readonly binNs = SendLatency.BIN_NS,
+    bins = 10_000,
+  ) {
+    this.#bins = new Uint32Array(bins);
+  }
+
   add(latencyNs: number): void {
-    const bin = Math.min(this.#bins.length - 1, Math.max(0, Math.floor(latencyNs / SendLatency.BIN_NS)));
+    const bin = Math.min(this.#bins.length - 1, Math.max(0, Math.floor(latencyNs / this.binNs)));
     this.#bins[bin]!++;
     this.#count++;
   }
@@ -27,7 +34,7 @@ export class SendLatency {
     let seen = 0;
     for (let bin = 0; bin < this.#bins.length; bin++) {
       seen += this.#bins[bin]!;
-      if (seen >= rank) return ((bin + 1) * SendLatency.BIN_NS) / 1e6;
+      if (seen >= rank) return ((bin + 1) * this.binNs) / 1e6;
     }
     return undefined;
   }
