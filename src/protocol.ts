@@ -53,8 +53,10 @@ export interface SessionConfig {
   token?: string;
   video: boolean;
   audio: boolean;
-  /** The video ceiling (and start), bits per second. */
+  /** The video ceiling, bits per second. */
   videoBitrate: number;
+  /** Where the encoder starts (the estimate starts there too). */
+  startVideoBitrate: number;
   audioBitrate: number;
   /** Follow the path's capacity (false: a fixed rate). */
   adapt: boolean;

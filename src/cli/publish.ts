@@ -133,7 +133,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       rawVideo: true,
     };
     const args = buildFfmpegArgs(plan);
-    const control = new EncoderControl({ width: opts.width, height: opts.height, fps: opts.fps, maxBitrate: opts.videoBitrate, minBitrate: opts.minVideoBitrate, audioBitrate: audio ? opts.audioBitrate : 0 });
+    const control = new EncoderControl({ width: opts.width, height: opts.height, fps: opts.fps, maxBitrate: opts.videoBitrate, minBitrate: opts.minVideoBitrate, audioBitrate: audio ? opts.audioBitrate : 0, adapt: opts.adapt });
     const figures: StatusFigures = { state: "starting", stats: undefined, keyframes: {}, ...(video ? { video: control.setting } : {}) };
     let audioRate = opts.audioBitrate;
     let nextKeyframeReason: KeyframeReason = "start";
@@ -204,15 +204,23 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     session.onerror = (e) => fail(new MediaError(`session worker failed: ${e.message}`));
 
     /** The estimate moved: maybe a new encoder setting, maybe a lower Opus rate. Each step is logged once. */
+    // Why the estimate last went down, and up: a step is logged with the reason for its direction.
+    const reasons = { down: "delay rising", up: "link clear" };
+    let lastTarget: number | undefined;
     const onTarget = (bps: number, reason: string) => {
       if (!opts.adapt) return;
-      const change = video ? control.update(bps, performance.now()) : undefined;
+      if (lastTarget !== undefined && bps < lastTarget) reasons.down = reason;
+      if (lastTarget !== undefined && bps > lastTarget) reasons.up = reason;
+      lastTarget = bps;
+      const change = video ? control.update(bps, performance.now(), reasons.up === "probe" && bps > (control.setting.bitrate ?? 0)) : undefined;
       if (change && videoEncoder) {
         videoEncoder.change(change.setting);
-        log.info(`video ${formatBitrate(change.from.bitrate)} → ${formatBitrate(change.setting.bitrate)}${describeShape(change.from, change.setting)} (${reason})`);
+        const why = change.setting.bitrate < change.from.bitrate ? reasons.down : reasons.up;
+        log.info(`video ${formatBitrate(change.from.bitrate)} → ${formatBitrate(change.setting.bitrate)}${describeShape(change.from, change.setting)} (${why})`);
       }
       const nextAudio = control.audioBitrate(bps);
       if (audio && nextAudio !== audioRate) {
+        const reason = nextAudio < audioRate ? reasons.down : reasons.up;
         log.info(`audio ${formatBitrate(audioRate)} → ${formatBitrate(nextAudio)} (${reason})`);
         audioRate = nextAudio;
         opus?.postMessage({ type: "bitrate", bitrate: nextAudio } satisfies OpusCommand);
@@ -221,6 +229,8 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     let statsAt = performance.now();
     const onStats = (stats: SessionEvent & { type: "stats" } extends { stats: infer S } ? S : never) => {
       figures.stats = stats;
+      // A steady estimate sends no target events; an upward step that had to wait is taken here.
+      if (stats.targetBps !== undefined) onTarget(stats.targetBps, stats.targetBps < (lastTarget ?? 0) ? reasons.down : reasons.up);
       if (hooks.statusLine) hooks.statusLine.show(formatStatus(figures));
       else if (opts.statsIntervalSeconds > 0 && performance.now() - statsAt >= opts.statsIntervalSeconds * 1000 - 500) {
         statsAt = performance.now();
@@ -257,6 +267,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       video,
       audio,
       videoBitrate: opts.videoBitrate,
+      startVideoBitrate: control.setting.bitrate,
       audioBitrate: opts.audioBitrate,
       adapt: opts.adapt,
       minVideoBitrate: opts.minVideoBitrate,

@@ -75,7 +75,7 @@ export class AimdRateControl {
       this.#lastChangeMs = nowMs;
     } else if (this.#state === "decrease") {
       // At most one cut per round trip: the effect of the last one cannot be seen sooner.
-      const canCut = this.#lastDecreaseMs === undefined || nowMs - this.#lastDecreaseMs >= Math.max(rttMs, 100);
+      const canCut = this.#lastDecreaseMs === undefined || nowMs - this.#lastDecreaseMs >= Math.max(rttMs, 200);
       if (canCut) {
         const basis = ackedBps ?? this.#rate;
         let next = BETA * basis;

@@ -19,10 +19,26 @@ export interface EstimatorOptions {
 /** Why the target last moved, in words a log line can carry. */
 export type EstimateReason = "start" | "delay rising" | "queue draining" | "link clear" | "loss" | "loss cleared" | "receiver limit" | "probe";
 
-/** The acknowledged rate is measured over this much arrival time. */
-const ACKED_WINDOW_MS = 500;
-/** Loss is judged over at least this many packets. */
+/**
+ * A probe that fails (the link is slower than it) leaves a queue behind, which the media packets
+ * behind it see as rising delay. That rise is the probe's, not a trend: overuse seen this soon
+ * after a probe was sent holds the rate instead of cutting it. Real congestion outlasts it.
+ */
+const PROBE_GRACE_MS = 600;
+
+/** How long a successful probe's rate stands in for the acknowledged rate as the basis of cuts. */
+const PROBED_BASIS_MS = 3_000;
+
+/** The acknowledged rate is measured over this much arrival time (300 ms when cutting). */
+const ACKED_WINDOW_MS = 1_000;
+const DECREASE_WINDOW_MS = 300;
+/**
+ * Loss is judged over at least this many packets and this long: a short window's noise under
+ * steady random loss (5 % over 50 packets reads over 10 % one time in 25) would ratchet the
+ * loss-based limit down, since between 2 and 10 % it only holds.
+ */
 const LOSS_WINDOW_PACKETS = 50;
+const LOSS_WINDOW_MS = 1_000;
 
 export class BandwidthEstimator {
   readonly #delay = new DelayBasedDetector();
@@ -35,10 +51,13 @@ export class BandwidthEstimator {
   #target: number;
   #reason: EstimateReason = "start";
   #acked: { arrivalMs: number; size: number }[] = [];
-  #lossCount = { lost: 0, total: 0 };
+  #lossCount = { lost: 0, total: 0, sinceMs: undefined as number | undefined };
   #lastDecreaseMs: number | undefined;
   #usage: BandwidthUsage = "normal";
   #sawTwcc = false;
+  #probeGraceUntil = -Infinity;
+  /** A probe's measured rate, for a few seconds the basis of any cut (see onTransportFeedback). */
+  #probed: { bps: number; untilMs: number } | undefined;
 
   constructor(readonly options: EstimatorOptions) {
     this.#aimd = new AimdRateControl(options);
@@ -68,10 +87,16 @@ export class BandwidthEstimator {
     return this.#loss.lossFraction;
   }
 
-  /** The receive rate the last feedback showed, if enough arrived to tell. */
-  ackedBps(): number | undefined {
-    const a = this.#acked;
-    if (a.length < 5) return undefined;
+  /**
+   * The receive rate over the last `windowMs` of arrivals, if enough arrived to tell. Cuts use a
+   * short window (during overuse the recent receive rate is the link's); the increase cap a long
+   * one (steady through keyframes).
+   */
+  ackedBps(windowMs = ACKED_WINDOW_MS): number | undefined {
+    const newest = this.#acked[this.#acked.length - 1]?.arrivalMs;
+    const a = newest === undefined ? [] : this.#acked.filter((p) => p.arrivalMs >= newest - windowMs);
+    // A short window needs enough packets to mean anything (a delay spike empties it).
+    if (a.length < (windowMs < ACKED_WINDOW_MS ? 30 : 5)) return undefined;
     const span = a[a.length - 1]!.arrivalMs - a[0]!.arrivalMs;
     if (span < 100) return undefined;
     const bytes = a.reduce((n, p) => n + p.size, 0) - a[0]!.size;
@@ -82,6 +107,7 @@ export class BandwidthEstimator {
   onTransportFeedback(results: readonly PacketResult[], nowMs: number): void {
     if (results.length === 0) return;
     this.#sawTwcc = true;
+    this.#lossCount.sinceMs ??= nowMs;
     for (const r of results) {
       this.#lossCount.total++;
       if (r.arrivalMs === undefined) this.#lossCount.lost++;
@@ -93,20 +119,28 @@ export class BandwidthEstimator {
     for (const { clusterId, bps } of this.#probeResults.add(results)) {
       this.#probes.onResult(clusterId, bps);
       if (bps > this.#aimd.rate) {
+        this.#probed = { bps, untilMs: nowMs + PROBED_BASIS_MS };
         this.#aimd.set(bps, nowMs);
         this.#loss.raiseTo(bps);
         this.#settle("probe", nowMs);
       }
     }
 
-    this.#usage = this.#delay.update(results);
+    // Probe padding is judged by its own rule (a clean pass or nothing); its queueing when it
+    // fails is the probe's own doing, not a trend in the media's delay.
+    this.#usage = this.#delay.update(results.filter((r) => r.probeCluster === undefined));
+    const usage = this.#usage === "overusing" && nowMs < this.#probeGraceUntil ? "underusing" : this.#usage;
     const before = this.#aimd.rate;
-    this.#aimd.update(this.#usage, this.ackedBps(), this.#rttMs, nowMs);
+    // Just after a jump to a probed rate the acknowledged rate still shows the old, lower send
+    // rate; a cut then is made from what the probe showed the link carries.
+    let acked = usage === "overusing" ? (this.ackedBps(DECREASE_WINDOW_MS) ?? this.ackedBps()) : this.ackedBps();
+    if (this.#probed && nowMs < this.#probed.untilMs) acked = Math.max(acked ?? 0, this.#probed.bps);
+    this.#aimd.update(usage, acked, this.#rttMs, nowMs);
     if (this.#aimd.rate < before) this.#lastDecreaseMs = nowMs;
 
-    if (this.#lossCount.total >= LOSS_WINDOW_PACKETS) {
+    if (this.#lossCount.total >= LOSS_WINDOW_PACKETS && nowMs - this.#lossCount.sinceMs! >= LOSS_WINDOW_MS) {
       this.#loss.update(this.#lossCount.lost / this.#lossCount.total, this.#rttMs, nowMs, this.#target);
-      this.#lossCount = { lost: 0, total: 0 };
+      this.#lossCount = { lost: 0, total: 0, sinceMs: nowMs };
     }
     this.#settle(this.#usage === "overusing" ? "delay rising" : this.#usage === "underusing" ? "queue draining" : "link clear", nowMs);
   }
@@ -134,8 +168,17 @@ export class BandwidthEstimator {
   probe(nowMs: number): ProbeCluster | undefined {
     if (!this.#sawTwcc) return undefined;
     const cluster = this.#probes.poll(nowMs, this.#target, this.#lastDecreaseMs);
-    if (cluster) this.#probeResults.sent(cluster, nowMs);
+    if (cluster) {
+      this.#probeResults.sent(cluster, nowMs);
+      const durationMs = (cluster.packets * cluster.packetSize * 8 * 1000) / cluster.targetBps;
+      this.#probeGraceUntil = nowMs + durationMs + PROBE_GRACE_MS;
+    }
     return cluster;
+  }
+
+  /** How many packets of a probe cluster actually went out (fewer: no history to pad with). */
+  probeSent(clusterId: number, packets: number): void {
+    this.#probeResults.resize(clusterId, packets);
   }
 
   #settle(why: EstimateReason, nowMs: number): void {

@@ -4,21 +4,24 @@
  * milliseconds instead of hitting a shallow bottleneck queue in one burst.
  *
  *  - Audio is never queued: it leaves at once (and still counts against the budget).
- *  - Retransmissions go before new video; probe padding only when nothing else waits.
- *  - The queue drains at least fast enough to empty within QUEUE_TARGET_MS, so a collapsing
- *    estimate cannot build seconds of delay; what is older than the stale limit is dropped
- *    by the caller (`dropStale`), which then asks for a keyframe.
+ *  - Probe padding leaves on its own schedule (a probe must go at its own rate, above the
+ *    pacing rate, to measure anything), and counts against the budget too.
+ *  - Retransmissions go before new video.
+ *  - Nothing leaves faster than the pacing rate to catch up: when the encoder overshoots a
+ *    collapsing estimate, a burst would only be lost at the bottleneck (and take audio with it).
+ *    What is older than the stale limit is dropped instead (`dropStale`), and the caller asks
+ *    for a keyframe: no seconds of delay build up.
  */
 export type PacketPriority = "audio" | "retransmission" | "video" | "padding";
 
 const ORDER: Record<PacketPriority, number> = { audio: 0, retransmission: 1, video: 2, padding: 3 };
 
 /** libwebrtc's default pacing factor: 2.5 × the target. */
-export const PACING_FACTOR = 2.5;
+export const PACING_FACTOR = 1.5;
+/** Video older than this in the queue is a backlog: it leaves at the target, not above it. */
+const BACKLOG_MS = 150;
 /** The budget may run ahead by this much time, so a wake-up sends all that fell due. */
 const MAX_DEBT_MS = 5;
-/** The queue is drained within this time at the least, whatever the target. */
-const QUEUE_TARGET_MS = 500;
 
 interface Entry<T> {
   item: T;
@@ -33,19 +36,32 @@ export class Pacer<T> {
   #queues: Entry<T>[][] = [[], [], [], []];
   #queuedBytes = 0;
   #rateBps: number;
+  #targetBps: number;
   #debtBytes = 0;
   #lastMs: number | undefined;
 
   constructor(targetBps: number) {
+    this.#targetBps = targetBps;
     this.#rateBps = targetBps * PACING_FACTOR;
   }
 
   setTarget(targetBps: number): void {
-    this.#rateBps = Math.max(1, targetBps * PACING_FACTOR);
+    this.#targetBps = Math.max(1, targetBps);
+    this.#rateBps = this.#targetBps * PACING_FACTOR;
   }
 
   get pacingBps(): number {
     return this.#rateBps;
+  }
+
+  /**
+   * The rate now: PACING_FACTOR × the target for a burst (a keyframe leaves fast), but the
+   * target itself once video has waited BACKLOG_MS. A queue that old is a backlog — the encoder
+   * is making more than the path carries — and sending it above the target would only overfill
+   * the bottleneck, costing audio as well as video.
+   */
+  #rate(nowMs: number): number {
+    return this.queueDelayMs(nowMs) > BACKLOG_MS ? this.#targetBps : this.#rateBps;
   }
 
   get queuedBytes(): number {
@@ -72,10 +88,17 @@ export class Pacer<T> {
   poll(nowMs: number): { send: T[]; nextMs: number | undefined } {
     this.#drain(nowMs);
     const send: T[] = [];
-    const rate = this.#effectiveRate(nowMs);
+    const pad = this.#queues[ORDER.padding]!;
+    while (pad.length > 0 && pad[0]!.notBeforeMs <= nowMs) {
+      const entry = pad.shift()!;
+      this.#queuedBytes -= entry.size;
+      this.#debtBytes += entry.size;
+      send.push(entry.item);
+    }
+    const rate = this.#rate(nowMs);
     const allowance = (rate * MAX_DEBT_MS) / 1000 / 8;
     for (;;) {
-      const entry = this.#next(nowMs);
+      const entry = this.#next();
       if (!entry) break;
       if (this.#debtBytes > allowance) break;
       this.#take(entry);
@@ -111,28 +134,16 @@ export class Pacer<T> {
     this.#queuedBytes = 0;
   }
 
-  /**
-   * The pacing rate, raised when needed so that what is queued leaves before the oldest video
-   * packet has waited QUEUE_TARGET_MS (libwebrtc's queue time limit, shorter here: live video).
-   */
-  #effectiveRate(nowMs: number): number {
-    const media = this.#queuedBytes - this.#queues[ORDER.padding]!.reduce((n, e) => n + e.size, 0);
-    if (media <= 0) return this.#rateBps;
-    const remainingMs = Math.max(20, QUEUE_TARGET_MS - this.queueDelayMs(nowMs));
-    return Math.max(this.#rateBps, (media * 8 * 1000) / remainingMs);
-  }
-
   #drain(nowMs: number): void {
     if (this.#lastMs !== undefined && nowMs > this.#lastMs) {
-      this.#debtBytes = Math.max(0, this.#debtBytes - (this.#effectiveRate(nowMs) * (nowMs - this.#lastMs)) / 1000 / 8);
+      this.#debtBytes = Math.max(0, this.#debtBytes - (this.#rate(nowMs) * (nowMs - this.#lastMs)) / 1000 / 8);
     }
     this.#lastMs = Math.max(this.#lastMs ?? nowMs, nowMs);
   }
 
-  #next(nowMs: number): Entry<T> | undefined {
+  #next(): Entry<T> | undefined {
     for (let i = 0; i < 3; i++) if (this.#queues[i]!.length > 0) return this.#queues[i]![0];
-    const pad = this.#queues[ORDER.padding]![0];
-    return pad && pad.notBeforeMs <= nowMs ? pad : undefined;
+    return undefined;
   }
 
   #take(entry: Entry<T>): void {
@@ -144,10 +155,11 @@ export class Pacer<T> {
     const media = this.#queues[ORDER.retransmission]!.length + this.#queues[ORDER.video]!.length > 0;
     const pad = this.#queues[ORDER.padding]![0];
     if (!media && !pad) return undefined;
-    const rate = this.#effectiveRate(nowMs);
+    const rate = this.#rate(nowMs);
     const allowance = (rate * MAX_DEBT_MS) / 1000 / 8;
     const budgetAt = nowMs + (Math.max(0, this.#debtBytes - allowance) * 8 * 1000) / rate;
-    if (media) return Math.max(budgetAt, nowMs + 1);
-    return Math.max(budgetAt, pad!.notBeforeMs, nowMs + 1);
+    const mediaAt = media ? Math.max(budgetAt, nowMs + 1) : Infinity;
+    const padAt = pad ? Math.max(pad.notBeforeMs, nowMs + 1) : Infinity;
+    return Math.min(mediaAt, padAt);
   }
 }

@@ -15,12 +15,27 @@ export interface ProbeCluster {
   packetSize: number;
 }
 
-/** How long a probe cluster lasts: long enough to be measured (≥ 5 packets, ≥ 15 ms). */
-const PROBE_MS = 40;
+/**
+ * How long a probe cluster lasts. Long enough that a token-bucket bottleneck's burst allowance
+ * (tbf, policers: typically tens of kilobytes) cannot pass a probe at twice the link's rate
+ * unqueued — a 40 ms cluster through a 64 kbit burst reads as a clean pass at any rate.
+ */
+const PROBE_MS = 150;
 const PROBE_PACKET = 1_100;
 const MIN_PACKETS = 5;
-/** Probes while below the ceiling, at most this often (and never just after a cut). */
-const PROBE_INTERVAL_MS = 3_000;
+/**
+ * When to probe. A failed probe (the link is slower than it) queues ~100 ms of extra delay at
+ * the bottleneck, which a receiver can show as a freeze; so probing is rare where nothing
+ * suggests more room: first after 10 s, doubling after each failure up to a minute. After a
+ * large drop (the estimate fell under 60 % of its level in the last 5 s), the path may come back
+ * as suddenly as it went, so for a minute it is probed every 3 s, until the estimate is back.
+ */
+const RECOVERY_INTERVAL_MS = 3_000;
+const RECOVERY_WINDOW_MS = 60_000;
+const FIRST_BACKOFF_MS = 10_000;
+const MAX_BACKOFF_MS = 60_000;
+const DROP_RATIO = 0.6;
+const DROP_LOOKBACK_MS = 5_000;
 const QUIET_AFTER_DECREASE_MS = 1_500;
 /** A probe that came back at this fraction of its target earns an immediate further one. */
 const FURTHER_PROBE_FRACTION = 0.7;
@@ -30,16 +45,39 @@ export class ProbeController {
   #lastProbeMs: number | undefined;
   #pendingFurther: number | undefined;
   #outstanding: { id: number; targetBps: number; sentMs: number } | undefined;
+  #backoffMs = FIRST_BACKOFF_MS;
+  /** The estimate's recent history (for drops) and the last drop: from what, when. */
+  #history: { atMs: number; bps: number }[] = [];
+  #drop: { fromBps: number; atMs: number } | undefined;
 
   constructor(readonly maxBps: number) {}
+
+  /** Whether the controller is probing for a recovery after a large drop (for logs and tests). */
+  recovering(nowMs: number, estimateBps: number): boolean {
+    return this.#drop !== undefined && nowMs - this.#drop.atMs < RECOVERY_WINDOW_MS && estimateBps < 0.9 * this.#drop.fromBps;
+  }
+
+  #noteEstimate(nowMs: number, bps: number): void {
+    this.#history.push({ atMs: nowMs, bps });
+    while (this.#history.length > 0 && this.#history[0]!.atMs < nowMs - DROP_LOOKBACK_MS) this.#history.shift();
+    const peak = Math.max(...this.#history.map((h) => h.bps));
+    if (bps < DROP_RATIO * peak && (this.#drop === undefined || nowMs - this.#drop.atMs > DROP_LOOKBACK_MS || peak > this.#drop.fromBps)) {
+      this.#drop = { fromBps: peak, atMs: nowMs };
+    }
+  }
 
   /**
    * Whether to probe now: the estimate is below the ceiling, nothing has been cut recently, and
    * the last probe is long enough ago (or succeeded and asks for the next step).
    */
   poll(nowMs: number, estimateBps: number, lastDecreaseMs: number | undefined): ProbeCluster | undefined {
+    this.#noteEstimate(nowMs, estimateBps);
     if (this.#outstanding && nowMs - this.#outstanding.sentMs < 1_000) return undefined;
-    this.#outstanding = undefined;
+    if (this.#outstanding) {
+      // No result within a second: the probe failed (queued, or lost). Wait longer next time.
+      this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+      this.#outstanding = undefined;
+    }
     if (estimateBps >= this.maxBps * 0.95) {
       this.#pendingFurther = undefined;
       return undefined;
@@ -47,7 +85,10 @@ export class ProbeController {
     if (lastDecreaseMs !== undefined && nowMs - lastDecreaseMs < QUIET_AFTER_DECREASE_MS) return undefined;
     let target: number | undefined;
     if (this.#pendingFurther !== undefined) target = this.#pendingFurther;
-    else if (this.#lastProbeMs === undefined || nowMs - this.#lastProbeMs >= PROBE_INTERVAL_MS) target = estimateBps * 2;
+    else {
+      const interval = this.recovering(nowMs, estimateBps) ? RECOVERY_INTERVAL_MS : this.#backoffMs;
+      if (this.#lastProbeMs === undefined || nowMs - this.#lastProbeMs >= interval) target = estimateBps * 2;
+    }
     this.#pendingFurther = undefined;
     if (target === undefined) return undefined;
     target = Math.min(this.maxBps, Math.max(target, estimateBps * 1.25));
@@ -61,7 +102,10 @@ export class ProbeController {
   /** A probe's measured rate is in: a good one asks for the next step up. */
   onResult(clusterId: number, measuredBps: number): void {
     if (!this.#outstanding || this.#outstanding.id !== clusterId) return;
-    if (measuredBps >= FURTHER_PROBE_FRACTION * this.#outstanding.targetBps) this.#pendingFurther = measuredBps * 2;
+    if (measuredBps >= FURTHER_PROBE_FRACTION * this.#outstanding.targetBps) {
+      this.#pendingFurther = measuredBps * 2;
+      this.#backoffMs = FIRST_BACKOFF_MS;
+    } else this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
     this.#outstanding = undefined;
   }
 }
@@ -69,8 +113,7 @@ export class ProbeController {
 /**
  * The rate a probe cluster demonstrated: the lower of its send and receive rates, each over the
  * cluster's span (the first packet's size is not part of the receive interval, nor the last's of
- * the send interval). A receive rate well under the send rate means the probe queued: the link
- * is at about that receive rate.
+ * the send interval). A receive rate well under the send rate means the probe queued: no result.
  */
 export class ProbeResults {
   readonly #clusters = new Map<number, { expected: number; results: PacketResult[]; startedMs: number }>();
@@ -79,6 +122,14 @@ export class ProbeResults {
   sent(cluster: ProbeCluster, nowMs: number): void {
     this.#clusters.set(cluster.id, { expected: cluster.packets, results: [], startedMs: nowMs });
     for (const [id, c] of this.#clusters) if (nowMs - c.startedMs > 5_000) this.#clusters.delete(id);
+  }
+
+  /** The cluster went out with `packets` packets, not the planned number. */
+  resize(clusterId: number, packets: number): void {
+    const c = this.#clusters.get(clusterId);
+    if (!c) return;
+    if (packets < 5) this.#clusters.delete(clusterId);
+    else c.expected = packets;
   }
 
   /** Feed feedback results; returns the clusters that could now be measured. */
@@ -114,6 +165,8 @@ export function measure(results: readonly PacketResult[]): number | undefined {
   const receiveBytes = received.reduce((n, r) => n + r.size, 0) - received[0]!.size;
   const sendBps = (sendBytes * 8 * 1000) / sendSpan;
   const receiveBps = (receiveBytes * 8 * 1000) / receiveSpan;
-  if (receiveBps < 0.9 * sendBps) return 0.95 * receiveBps;
+  // A probe that queued says the link is below its rate, and little more: its receive rate is
+  // inflated by whatever burst the bottleneck allowed. Only a clean pass is a measurement.
+  if (receiveBps < 0.9 * sendBps) return undefined;
   return Math.min(sendBps, receiveBps);
 }

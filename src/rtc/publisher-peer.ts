@@ -24,8 +24,10 @@ const HISTORY_SECONDS = 2;
 export interface PublisherPeerOptions {
   video: boolean;
   audio: boolean;
-  /** The video ceiling (and the start), bits per second. */
+  /** The video ceiling, bits per second. */
   videoBitrate: number;
+  /** Where the estimate starts (the encoder's first rate). */
+  startVideoBitrate: number;
   audioBitrate: number;
   /** Estimate the path's capacity (GCC over TWCC) so the encoder can follow it; off: a fixed rate. */
   adapt: boolean;
@@ -66,7 +68,7 @@ export class PublisherPeer {
     const audioBps = options.audio ? options.audioBitrate : 0;
     // The estimate covers everything on the wire: video, audio and packet overhead.
     this.estimator = options.adapt
-      ? new BandwidthEstimator({ minBps: options.minVideoBitrate + audioBps, maxBps: overhead(options.videoBitrate + audioBps), startBps: overhead(options.videoBitrate + audioBps) })
+      ? new BandwidthEstimator({ minBps: options.minVideoBitrate + audioBps, maxBps: overhead(options.videoBitrate + audioBps), startBps: overhead(options.startVideoBitrate + audioBps) })
       : undefined;
     this.transport = new SendTransport({
       pacingTargetBps: overhead(options.videoBitrate + audioBps),

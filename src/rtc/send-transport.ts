@@ -117,7 +117,10 @@ export class SendTransport {
     else this.#schedule(now, notBeforeMs ?? now);
   }
 
-  /** Send a probe cluster: padding spaced at the probe's rate, measured from its TWCC feedback. */
+  /**
+   * Send a probe cluster: padding spaced at the probe's rate, measured from its TWCC feedback.
+   * Returns the packets queued (the estimator is told, so a short cluster is still judged).
+   */
   probe(cluster: ProbeCluster): number {
     const video = [...this.#pipelines].find((p) => p.options.kind === "video" && p.ready);
     if (!video) return 0;
@@ -252,7 +255,7 @@ export class SendTransport {
       this.pacer.setTarget(estimator.targetBps);
       if (estimator.targetBps !== before) this.options.onTarget?.(estimator.targetBps);
       const cluster = estimator.probe(now);
-      if (cluster) this.probe(cluster);
+      if (cluster) estimator.probeSent(cluster.id, this.probe(cluster));
     }
   }
 

@@ -50,6 +50,10 @@ export class WhipSession {
   #connected = false;
   /** Live start: video is dropped until the first keyframe after connecting. */
   #awaitKeyframe = false;
+  /** A file's media is sent this much later than captured (the connect time), in order. */
+  #releaseShiftNs: bigint | undefined;
+  readonly #delayed: Media[] = [];
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
   #stopping: Promise<void> | undefined;
   #sending: Promise<void> = Promise.resolve();
   #sent = { videoFrames: 0, audioPackets: 0 };
@@ -71,6 +75,7 @@ export class WhipSession {
       video: c.video,
       audio: c.audio,
       videoBitrate: c.videoBitrate,
+      startVideoBitrate: c.startVideoBitrate,
       audioBitrate: c.audioBitrate,
       adapt: c.adapt,
       minVideoBitrate: c.minVideoBitrate,
@@ -139,7 +144,13 @@ export class WhipSession {
       }
     });
     const held = this.#held.drain();
-    if (this.config.sendHeldMedia) this.#enqueueSend(held);
+    if (this.config.sendHeldMedia && held.length > 0) {
+      // The file goes out from its first frame, at its own pace: everything is sent as late as
+      // the first held frame was (the pacer would otherwise see the backlog as one burst).
+      this.#releaseShiftNs = nowNs() - held[0]!.captureNs;
+      this.#delayed.push(...held);
+      this.#releaseDue();
+    }
     else this.#awaitKeyframe = this.config.video;
     this.#statsTimer = setInterval(() => this.#stats(), 1_000);
   }
@@ -233,7 +244,25 @@ export class WhipSession {
       if (!item.keyframe) return;
       this.#awaitKeyframe = false;
     }
+    if (this.#releaseShiftNs !== undefined) {
+      // Delayed on purpose: not a hand-off latency figure.
+      this.#delayed.push({ ...item, receivedNs: 0n });
+      if (this.#delayed.length === 1) this.#releaseDue();
+      return;
+    }
     this.#enqueueSend([item]);
+  }
+
+  /** Send the delayed media that is due, and wait for the next. */
+  #releaseDue(): void {
+    clearTimeout(this.#releaseTimer);
+    const shift = this.#releaseShiftNs!;
+    const now = nowNs();
+    const due: Media[] = [];
+    while (this.#delayed.length > 0 && this.#delayed[0]!.captureNs + shift <= now) due.push(this.#delayed.shift()!);
+    this.#enqueueSend(due);
+    const next = this.#delayed[0];
+    if (next && !this.#stopping) this.#releaseTimer = setTimeout(() => this.#releaseDue(), Math.max(0, Number(next.captureNs + shift - now) / 1e6));
   }
 
   /**
@@ -261,6 +290,7 @@ export class WhipSession {
     this.#stopping ??= (async () => {
       this.emit({ type: "state", state: "stopping" });
       clearInterval(this.#statsTimer);
+      clearTimeout(this.#releaseTimer);
       this.#abort.abort();
       // A POST in flight may be creating the session right now: let it land (bounded by the
       // stop budget) so the DELETE below can remove it. Nothing half-done stays on the server.

@@ -2,10 +2,12 @@
  * A synthetic bottleneck for estimator tests: a FIFO of fixed capacity and depth, a one-way
  * propagation delay, random loss, optional extra delay spikes and reordering, and a receiver that
  * reports every packet in TWCC feedback every 100 ms. The sender sends what the estimator's
- * target allows (as the encoder would), in 30 fps frames, plus the estimator's probe clusters.
+ * target allows (as the encoder would), in 30 fps frames paced like whipcast's, plus the
+ * estimator's probe clusters.
  * Deterministic for a given seed.
  */
 import { BandwidthEstimator, type EstimatorOptions } from "../../src/congestion/bandwidth-estimator.ts";
+import { PACING_FACTOR } from "../../src/congestion/pacer.ts";
 import { SendLog } from "../../src/congestion/send-log.ts";
 import { buildTwcc, parseTwcc } from "../../src/rtp/twcc.ts";
 
@@ -47,8 +49,11 @@ export function simulate(options: EstimatorOptions & { phases: LinkPhase[]; seed
   const sentWindow: { atMs: number; bytes: number }[] = [];
   const end = options.phases[options.phases.length - 1]!.untilMs;
 
+  /** Packets waiting for their send time (the pacer's schedule); sequence numbers are stamped on sending. */
+  let scheduled: { atMs: number; size: number; probeCluster?: number }[] = [];
+  const schedule = (atMs: number, size: number, probeCluster?: number) => scheduled.push({ atMs, size, ...(probeCluster !== undefined ? { probeCluster } : {}) });
   const send = (nowMs: number, size: number, probeCluster?: number) => {
-    const phase = options.phases.find((p) => nowMs < p.untilMs)!;
+    const phase = options.phases.find((p) => nowMs < p.untilMs) ?? options.phases[options.phases.length - 1]!;
     const seq16 = sequence & 0xffff;
     sequence++;
     log.record(seq16, nowMs, size, probeCluster);
@@ -66,17 +71,24 @@ export function simulate(options: EstimatorOptions & { phases: LinkPhase[]; seed
   };
 
   for (let now = 0; now < end; now++) {
-    // One frame every 33 ms at the target (less audio), cut into ≤ 1200-byte packets.
+    // One frame every 33 ms at the target, cut into ≤ 1200-byte packets, paced as whipcast's
+    // pacer does (at PACING_FACTOR × the target).
     if (now % 33 === 0) {
       let bytes = Math.round(estimator.targetBps / 30 / 8);
+      let at = now;
       while (bytes > 0) {
         const size = Math.min(1200, bytes);
-        send(now, size);
+        schedule(at, size);
+        at += (size * 8 * 1000) / (estimator.targetBps * PACING_FACTOR);
         bytes -= size;
       }
     }
     const cluster = estimator.probe(now);
-    if (cluster) for (let i = 0; i < cluster.packets; i++) send(now + (i * cluster.packetSize * 8 * 1000) / cluster.targetBps, cluster.packetSize, cluster.id);
+    if (cluster) for (let i = 0; i < cluster.packets; i++) schedule(now + (i * cluster.packetSize * 8 * 1000) / cluster.targetBps, cluster.packetSize, cluster.id);
+    // Everything due by the end of this millisecond leaves, in time order.
+    const due = scheduled.filter((p) => p.atMs < now + 1).sort((a, b) => a.atMs - b.atMs);
+    scheduled = scheduled.filter((p) => p.atMs >= now + 1);
+    for (const p of due) send(p.atMs, p.size, p.probeCluster);
     // Feedback every 100 ms, for the packets that have arrived (or are known lost) by now.
     if (now % 100 === 99) {
       const ready = pending.filter((p) => (p.arrivalMs ?? p.sentMs + propagationMs) <= now);

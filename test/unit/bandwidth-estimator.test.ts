@@ -167,8 +167,8 @@ describe("probe measurement", () => {
   test("a probe that arrived as sent measures its send rate", () => {
     expect(measure(cluster(4, 4))).toBeCloseTo(2_000_000, -3);
   });
-  test("a probe that queued measures 95 % of its receive rate", () => {
-    expect(measure(cluster(4, 8))).toBeCloseTo(950_000, -3);
+  test("a probe that queued is no measurement (a bottleneck's burst inflates its receive rate)", () => {
+    expect(measure(cluster(4, 8))).toBeUndefined();
   });
   test("a probe that mostly got lost measures nothing", () => {
     expect(measure(cluster(4, 4, 10, 5))).toBeUndefined();

@@ -8,7 +8,7 @@ describe("the publisher's offer negotiates transport-wide congestion control", (
   test("transport-cc on both bundled m-sections with one extension id, and transport-cc / goog-remb feedback", async () => {
     // A local STUN server keeps werift from querying its default public one.
     const stun = await startStunServer();
-    const peer = new PublisherPeer({ video: true, audio: true, videoBitrate: 2_500_000, audioBitrate: 128_000, adapt: true, minVideoBitrate: 150_000, iceServers: [{ urls: stun.url }], loopbackCandidates: true });
+    const peer = new PublisherPeer({ video: true, audio: true, videoBitrate: 2_500_000, startVideoBitrate: 1_000_000, audioBitrate: 128_000, adapt: true, minVideoBitrate: 150_000, iceServers: [{ urls: stun.url }], loopbackCandidates: true });
     try {
       const { media } = splitSections(await peer.createOffer());
       const ids = media.map((section) => section.find((l) => l.endsWith(` ${TRANSPORT_CC_URI}`))?.match(/^a=extmap:(\d+)/)?.[1]);
