@@ -112,19 +112,23 @@ export class EncoderControl {
   /** The video bitrate the estimate leaves once audio and overhead are paid for. */
   videoBudget(estimateBps: number): number {
     const o = this.options;
-    const budget = estimateBps * MEDIA_SHARE - this.audioBitrate(estimateBps);
+    const budget = estimateBps * MEDIA_SHARE - this.#audioFor(estimateBps);
     return Math.round(Math.min(o.maxBitrate, Math.max(o.minBitrate, budget)) / 10_000) * 10_000 || o.minBitrate;
   }
 
-  /** The Opus rate for this estimate (with hysteresis: call it with each new estimate). */
+  /** The Opus rate for this estimate, which becomes the current one (call it with each estimate). */
   audioBitrate(estimateBps: number): number {
+    this.#audio = this.#audioFor(estimateBps);
+    return this.#audio;
+  }
+
+  #audioFor(estimateBps: number): number {
     let rate = this.options.audioBitrate;
     for (const [below, cap] of AUDIO_STEPS) {
       // Keep a step already taken until the estimate is well clear of it.
       const threshold = this.#audio <= cap ? below * AUDIO_RECOVER : below;
       if (estimateBps < threshold) rate = Math.min(rate, cap);
     }
-    this.#audio = rate;
     return rate;
   }
 

@@ -150,7 +150,7 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
   if (!plan.video && !plan.audio) throw new RangeError("nothing to capture: both video and audio are off");
   const input = inputArgs(plan);
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"];
-  if (plan.video && plan.encoder === "vaapi") args.push("-vaapi_device", plan.vaapiDevice ?? "/dev/dri/renderD128");
+  if (plan.video && plan.encoder === "vaapi" && !plan.rawVideo) args.push("-vaapi_device", plan.vaapiDevice ?? "/dev/dri/renderD128");
   if (input.live) args.push("-fflags", "nobuffer");
   args.push(...input.args);
   if (input.live && plan.os === "linux" && plan.video && plan.audio) args.push("-copyts");

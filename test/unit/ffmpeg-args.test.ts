@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { candidateOrder, parseEncoderList } from "../../src/media/encoder-select.ts";
-import { buildFfmpegArgs, type Encoder, h264Level, type MediaPlan, type Os, type Source } from "../../src/media/ffmpeg-args.ts";
+import { buildFfmpegArgs, type Encoder, encoderProcessArgs, h264Level, type MediaPlan, type Os, type Source } from "../../src/media/ffmpeg-args.ts";
 import { parseStreamKinds } from "../../src/media/probe.ts";
 import { parseAvfoundationList, parseSourcesList } from "../../src/media/devices.ts";
 
@@ -124,5 +124,40 @@ describe("ffmpeg output parsers", () => {
       { id: "alsa_input.usb-mic", name: "USB Mic", isDefault: true },
       { id: "alsa_output.monitor", name: "Monitor" },
     ]);
+  });
+});
+
+describe("capture and encoder processes (adaptive video)", () => {
+  test("the capture writes raw yuv420p frames, framed on fd 3, and encodes nothing", () => {
+    const args = buildFfmpegArgs(plan({ rawVideo: true, encoder: "vaapi" }));
+    expect(args).not.toContain("libx264");
+    expect(args).not.toContain("-vaapi_device");
+    expect(after(args, "-c:v")).toBe("rawvideo");
+    expect(after(args, "-pix_fmt")).toBe("yuv420p");
+    expect(args).toContain("[f=framecrc]pipe\\:3|[f=rawvideo:onfail=abort]pipe\\:3");
+    expect(after(args, "-vf")).toBe("format=yuv420p");
+  });
+
+  test.each([
+    ["x264", "libx264", "format=yuv420p"],
+    ["nvenc", "h264_nvenc", "format=yuv420p"],
+    ["vaapi", "h264_vaapi", "format=nv12,hwupload"],
+    ["videotoolbox", "h264_videotoolbox", "format=yuv420p"],
+  ] as [Encoder, string, string][])("%s encoder process: raw frames on stdin at the rung's size, rate and fps; H.264 framed on fd 3", (encoder, codec, tail) => {
+    const args = encoderProcessArgs({ encoder, inputWidth: 1280, inputHeight: 720, width: 960, height: 540, fps: 15, videoBitrate: 700_000, keyframeIntervalSeconds: 2 });
+    expect(args.slice(args.indexOf("-f"), args.indexOf("-i") + 2)).toEqual(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", "1280x720", "-framerate", "15", "-i", "pipe:0"]);
+    expect(after(args, "-map")).toBe("0:v:0");
+    expect(after(args, "-vf")).toBe(`scale=960:540,${tail}`);
+    expect(enc(args, "-c:v")).toBe(codec);
+    expect([enc(args, "-b:v"), enc(args, "-maxrate"), enc(args, "-g")]).toEqual(["700000", "700000", "30"]);
+    // One output frame per input frame, each numbered by its input's pts (the splice relies on it).
+    expect(after(args, "-fps_mode")).toBe("passthrough");
+    expect(args.at(-1)).toBe("[f=framecrc]pipe\\:3|[f=h264:onfail=abort]pipe\\:3");
+    expect(args.includes("-vaapi_device")).toBe(encoder === "vaapi");
+  });
+
+  test("at the capture's own size there is no scale step", () => {
+    const args = encoderProcessArgs({ encoder: "x264", inputWidth: 1280, inputHeight: 720, width: 1280, height: 720, fps: 30, videoBitrate: 2_500_000, keyframeIntervalSeconds: 2 });
+    expect(after(args, "-vf")).toBe("format=yuv420p");
   });
 });

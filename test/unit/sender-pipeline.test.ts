@@ -179,8 +179,8 @@ describe("SenderPipeline on real werift senders: werift's bytes and books, paced
     const x = sender("video");
     open.push(x.s);
     const requests: string[] = [];
-    // 100 kbit/s target: a 9 kB IDR needs ~290 ms at 250 kbit/s pacing, but the queue limit raises the rate.
-    const transport = new SendTransport({ pacingTargetBps: 100_000, onKeyframeRequest: (_, cause) => requests.push(cause) });
+    // 300 kbit/s target: a 9 kB IDR leaves over ~170 ms at 1.5 × the target (450 kbit/s).
+    const transport = new SendTransport({ pacingTargetBps: 300_000, onKeyframeRequest: (_, cause) => requests.push(cause) });
     const v = new SenderPipeline(x.i, transport, { kind: "video", historyCapacity: 1024, clock: () => undefined });
     const packetizer = new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: 1166 });
     const idr = packetizer.packetize(accessUnits()[0]!, 0);
