@@ -18,6 +18,8 @@ import { launchChromium } from "../test/helpers/chromium.ts";
 import { LIP_SYNC_SECONDS, LIP_SYNC_SETTLED_MS, median } from "../test/helpers/lip-sync.ts";
 import { canUseNetns, inLoopbackNamespace } from "../test/helpers/netns.ts";
 import { openWhepViewer, type WhepViewer } from "../test/helpers/whep-viewer.ts";
+import type { AdaptResult, AdaptScenario, Second } from "../test/e2e/adapt-scenario.ts";
+import { runInNamespace } from "../test/e2e/run-scenario.ts";
 
 // Like the tests, run inside a loopback-only network namespace where one can be made: every
 // packet stays on 127.0.0.1 and no ICE agent looks for other interfaces or STUN servers.
@@ -109,7 +111,8 @@ async function cpuShareAndLatency(): Promise<void> {
     const proc = Bun.spawn([binary(), "publish", ep.url, "--source", "test", "--size", "1280x720", "--fps", "30", "--video-bitrate", "2500k", "--audio-bitrate", "128k", "--encoder", "x264", "--duration", String(WARM_SECONDS + STEADY_SECONDS + 5), "--log", "json"], { stderr: "pipe" });
     const log = new Response(proc.stderr).text();
     while (ep.sessions.length === 0 || (await ep.stats()).connectionState !== "connected") await Bun.sleep(100);
-    const ffmpeg = childPids(proc.pid)[0]!;
+    // The capture process and the encoder processes (the active one and its idle standby).
+    const ffmpegs = () => childPids(proc.pid);
     // The first seconds: JavaScriptCore is still compiling the hot paths into faster tiers.
     const early = await cpuWindow(proc.pid, Math.min(SECONDS, WARM_SECONDS));
     await Bun.sleep(Math.max(0, WARM_SECONDS - SECONDS) * 1000);
@@ -117,10 +120,12 @@ async function cpuShareAndLatency(): Promise<void> {
     // process, a bare main → Worker message every frame interval: one hop's cost on this machine.
     const hop = new Worker(new URL("./hop-probe.worker.ts", import.meta.url).href);
     const ticker = setInterval(() => hop.postMessage(nowNs()), 1000 / 30);
-    const f0 = cpuSeconds(ffmpeg);
+    const f0 = new Map(ffmpegs().map((pid) => [pid, cpuSeconds(pid)]));
     const t0 = performance.now();
     const steady = await cpuWindow(proc.pid, STEADY_SECONDS);
-    const ffmpegShare = (100 * (cpuSeconds(ffmpeg) - f0)) / ((performance.now() - t0) / 1000);
+    let ffmpegCpu = 0;
+    for (const pid of ffmpegs()) ffmpegCpu += cpuSeconds(pid) - (f0.get(pid) ?? 0);
+    const ffmpegShare = (100 * ffmpegCpu) / ((performance.now() - t0) / 1000);
     clearInterval(ticker);
     const hops = await new Promise<number[]>((resolve) => {
       hop.onmessage = (e: MessageEvent<number[]>) => resolve(e.data.sort((a, b) => a - b));
@@ -134,11 +139,11 @@ async function cpuShareAndLatency(): Promise<void> {
     row(
       `CPU, whipcast process (not ffmpeg), steady state (${STEADY_SECONDS} s)`,
       `${steady.total.toFixed(1)} % of one core (${parts})`,
-      `first ${Math.min(SECONDS, WARM_SECONDS)} s after connecting: ${early.total.toFixed(1)} %; ffmpeg capture+encode: ${ffmpegShare.toFixed(1)} %; target ≤ 5 %; receiver decoded ${stats.video?.framesDecoded} frames`,
+      `first ${Math.min(SECONDS, WARM_SECONDS)} s after connecting: ${early.total.toFixed(1)} %; ffmpeg capture + encoder processes: ${ffmpegShare.toFixed(1)} %; target ≤ 5 %; receiver decoded ${stats.video?.framesDecoded} frames`,
     );
     const frameMs = 1000 / 30;
     row(
-      "frame latency, last byte from ffmpeg → last RTP packet sent",
+      "frame latency, last byte from the encoder → last RTP packet sent (pacing included)",
       summary ? `p50 ${summary.latencyP50Ms.toFixed(2)} ms, p99 ${summary.latencyP99Ms.toFixed(2)} ms (${summary.videoFrames} frames, the binary's own figures)` : "n/a (no summary line)",
       `one bare main → Worker message on this machine, same window: p50 ${percentile(hops, 50).toFixed(2)} ms, p99 ${percentile(hops, 99).toFixed(2)} ms; framing by the next start code instead would add one frame interval: p50 ${summary ? (summary.latencyP50Ms + frameMs).toFixed(1) : "n/a"} ms; target p99 ≤ 2 ms`,
     );
@@ -314,14 +319,126 @@ async function lipSync(): Promise<void> {
   }
 }
 
+// 8–12. Adaptation, each scenario in its own namespace whose loopback is shaped with tbf
+// (test/e2e/adapt-scenario.ts, the same runs the adaptation tests assert on).
+const adaptRun = (s: AdaptScenario) => runInNamespace<AdaptResult>("adapt-scenario.ts", s);
+
+/** The publisher's summary line (pacing figures) from a scenario's last stderr lines. */
+function pacing(r: AdaptResult): { p50: number; p99: number } | undefined {
+  for (const l of r.stderrTail ?? []) {
+    const j = JSON.parse(l) as { pacingP50Ms?: number; pacingP99Ms?: number };
+    if (j.pacingP50Ms !== undefined && j.pacingP99Ms !== undefined) return { p50: j.pacingP50Ms, p99: j.pacingP99Ms };
+  }
+  return undefined;
+}
+
+function receiverFigures(seconds: Second[], untilMs: number) {
+  const live = seconds.filter((s) => s.atMs <= untilMs);
+  const last = live.at(-1)!;
+  const sent = live.filter((s) => s.sentBps !== undefined).map((s) => s.sentBps!);
+  return {
+    decoded: last.framesDecoded,
+    expected: Math.round((last.atMs / 1000) * 30),
+    freezes: last.freezeCount,
+    concealed: (100 * last.concealedSamples) / Math.max(1, last.totalSamplesReceived),
+    meanSent: sent.length > 0 ? sent.reduce((a, b) => a + b, 0) / sent.length : Number.NaN,
+  };
+}
+
+async function adaptation(): Promise<void> {
+  const BOTTLENECK_S = 30;
+  const mine = await adaptRun({ mode: "bottleneck", publisher: "whipcast", seconds: BOTTLENECK_S, rateKbit: 1500 });
+  const chromium = await adaptRun({ mode: "bottleneck", publisher: "chromium", seconds: BOTTLENECK_S, rateKbit: 1500 });
+  const a = receiverFigures(mine.seconds, (BOTTLENECK_S - 1) * 1000);
+  const b = receiverFigures(chromium.seconds, (BOTTLENECK_S - 1) * 1000);
+  const fmt = (f: ReturnType<typeof receiverFigures>) =>
+    `${f.decoded}/${f.expected} frames decoded, ${f.freezes} freezes, ${f.concealed.toFixed(2)} % audio concealed, mean sent ${(f.meanSent / 1e6).toFixed(2)} Mbit/s`;
+  row(`1.5 Mbit/s bottleneck, ${BOTTLENECK_S} s, whipcast (default 2.5 Mbit/s, 720p30)`, fmt(a), `Chromium's own publisher (fake camera 720p30, H.264 ≤ 2.5 Mbit/s), same cap: ${fmt(b)}`);
+  const p = pacing(mine);
+  row("pacing delay per frame, through the bottleneck", p ? `p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms` : "n/a", "time a frame's last packet waits in the pacer (whipcast's own figure)");
+
+  const step = await adaptRun({ mode: "step", seconds: 34, steps: [[0, 4000], [10_000, 1000], [20_000, 4000]] });
+  const lossAt = (i: number) => {
+    const cur = step.seconds[i]!;
+    const prev = step.seconds[i - 1]!;
+    const lost = cur.videoPacketsLost - prev.videoPacketsLost;
+    const rx = cur.videoPacketsReceived - prev.videoPacketsReceived;
+    return lost / Math.max(1, lost + rx);
+  };
+  const adaptedAt = step.seconds.findIndex((s, i) => i > 0 && s.atMs > 10_000 && (s.sentBps ?? Infinity) <= 1_000_000 && lossAt(i) < 0.02);
+  const recovered = step.seconds.find((s) => s.atMs > 20_000 && (s.sentBps ?? 0) >= 0.9 * 2_500_000);
+  const lostDuring = step.seconds.filter((s) => s.atMs > 10_000 && s.atMs <= 20_000);
+  const lost = lostDuring.at(-1)!.videoPacketsLost - lostDuring[0]!.videoPacketsLost;
+  row(
+    "step 4 → 1 → 4 Mbit/s: time to adapt, time to recover",
+    `${adaptedAt > 0 ? `${((step.seconds[adaptedAt]!.atMs - 10_000) / 1000).toFixed(0)} s` : "never"} to send under the 1 Mbit/s cap with < 2 % loss; ${recovered ? `${((recovered.atMs - 20_000) / 1000).toFixed(0)} s` : "no"} back to ≥ 90 % of 2.5 Mbit/s`,
+    `1 s samples; ${lost} video packets lost while capped; steps: ${step.adaptationLines.filter((l) => l.startsWith("video")).length} encoder changes`,
+  );
+
+  const pli = await adaptRun({ mode: "pli", requests: 12, spacingMs: 1_100, burst: 6 });
+  const ms = (pli.keyframeLatencyMs ?? []).filter((v) => v >= 0).sort((x, y) => x - y);
+  row(
+    "PLI/FIR → first packet of the next IDR, at an independent (werift) receiver",
+    ms.length > 0 ? `p50 ${percentile(ms, 50).toFixed(0)} ms, max ${ms[ms.length - 1]!.toFixed(0)} ms (${ms.length} requests, PLI and FIR alternating)` : "n/a",
+    `with --keyframe-interval 4 and no keyframe on demand, the next IDR came 2.6–3.7 s after a PLI; a storm of 6 PLIs in 100 ms yielded ${pli.burstKeyframes} keyframe(s)`,
+  );
+}
+
+/** CPU of the whole process tree (whipcast and every ffmpeg it runs), adapting or not. */
+async function treeCpu(): Promise<void> {
+  const measure = async (extra: string[]) => {
+    const ep = await startBrowserWhipEndpoint();
+    try {
+      const proc = Bun.spawn([binary(), "publish", ep.url, "--source", "test", "--size", "1280x720", "--fps", "30", "--encoder", "x264", "--duration", String(STEADY_SECONDS + 8), "--log", "json", ...extra], { stderr: "pipe" });
+      const log = new Response(proc.stderr).text();
+      while (ep.sessions.length === 0 || (await ep.stats()).connectionState !== "connected") await Bun.sleep(100);
+      await Bun.sleep(3_000);
+      const tree = () => {
+        const all = [proc.pid];
+        for (let i = 0; i < all.length; i++) for (const c of childPids(all[i]!)) all.push(c);
+        return all;
+      };
+      // Encoder processes come and go (a change of rate is a new one): sample the tree often.
+      const seen = new Map<number, number>();
+      const sample = () => {
+        for (const pid of tree()) {
+          try {
+            seen.set(pid, cpuSeconds(pid));
+          } catch {}
+        }
+      };
+      sample();
+      const start = new Map(seen);
+      const t0 = performance.now();
+      while (performance.now() - t0 < STEADY_SECONDS * 1000) {
+        await Bun.sleep(100);
+        sample();
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      let cpu = 0;
+      for (const [pid, end] of seen) cpu += end - (start.get(pid) ?? 0);
+      await proc.exited;
+      await log;
+      return (100 * cpu) / seconds;
+    } finally {
+      await ep.close();
+    }
+  };
+  const on = await measure([]);
+  const off = await measure(["--no-adapt"]);
+  row(`CPU of the whole tree (whipcast + capture + encoders), ${STEADY_SECONDS} s of 720p30 on a clear path`, `adapting: ${on.toFixed(1)} % of one core`, `--no-adapt, same publish: ${off.toFixed(1)} %`);
+}
+
 console.error(`whipcast benchmarks (${SECONDS} s runs)`);
-// BENCH_ONLY=relay,opus,startup,cpu,lipsync runs a subset (cpu includes the frame latency).
-const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,lipsync").split(","));
+// BENCH_ONLY=relay,opus,startup,cpu,lipsync,adapt,tree runs a subset (cpu includes the frame latency).
+const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,lipsync,adapt,tree").split(","));
 if (only.has("relay")) await relay();
 if (only.has("opus")) await opusSpeed();
 if (only.has("startup")) await startup();
 if (only.has("cpu")) await cpuShareAndLatency();
 if (only.has("lipsync")) await lipSync();
+if (only.has("adapt")) await adaptation();
+if (only.has("tree")) await treeCpu();
 
 const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["figure", "value", "comparison (same run)"][i]!.length));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

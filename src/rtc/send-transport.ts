@@ -252,7 +252,7 @@ export class SendTransport {
       }
     }
     if (estimator) {
-      this.pacer.setTarget(estimator.targetBps);
+      this.pacer.setTarget(estimator.targetBps, estimator.targetBps >= estimator.options.maxBps * 0.98);
       if (estimator.targetBps !== before) this.options.onTarget?.(estimator.targetBps);
       const cluster = estimator.probe(now);
       if (cluster) estimator.probeSent(cluster.id, this.probe(cluster));
