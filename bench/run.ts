@@ -10,6 +10,7 @@ import { Logger } from "../src/cli/log.ts";
 import { resolvePublishOptions, type PublishFlags } from "../src/cli/options.ts";
 import { startPublish } from "../src/cli/publish.ts";
 import { OpusStreamEncoder, DEFAULT_OPUS_SETTINGS } from "../src/codec/opus-encoder.ts";
+import { encoderArgs } from "../src/media/ffmpeg-args.ts";
 import { nowNs } from "../src/rtp/ntp.ts";
 import { runLipSync } from "../test/e2e/lip-sync-scenario.ts";
 import { binary } from "../test/helpers/binary.ts";
@@ -426,7 +427,22 @@ async function treeCpu(): Promise<void> {
   };
   const on = await measure([]);
   const off = await measure(["--no-adapt"]);
-  row(`CPU of the whole tree (whipcast + capture + encoders), ${STEADY_SECONDS} s of 720p30 on a clear path`, `adapting: ${on.toFixed(1)} % of one core`, `--no-adapt, same publish: ${off.toFixed(1)} %`);
+  // What one ffmpeg capturing and encoding the same in-process costs (no raw frames leave it):
+  // the floor any design that spawns ffmpeg has, and what the restartable encoders add to.
+  const plan = { encoder: "x264" as const, videoBitrate: 2_500_000, fps: 30, keyframeIntervalSeconds: 2, width: 1280, height: 720 };
+  const single = Bun.spawn(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-vf", "format=yuv420p", ...encoderArgs(plan), "-f", "h264", "-y", "/dev/null"], { stderr: "ignore" });
+  await Bun.sleep(3_000);
+  const c0 = cpuSeconds(single.pid);
+  const t0 = performance.now();
+  await Bun.sleep(STEADY_SECONDS * 1000);
+  const alone = (100 * (cpuSeconds(single.pid) - c0)) / ((performance.now() - t0) / 1000);
+  single.kill();
+  await single.exited;
+  row(
+    `CPU of the whole tree (whipcast + capture + encoders), ${STEADY_SECONDS} s of 720p30 on a clear path`,
+    `adapting: ${on.toFixed(1)} % of one core`,
+    `--no-adapt, same publish: ${off.toFixed(1)} %; one ffmpeg making the same video in-process (test pattern + x264, no audio, no network): ${alone.toFixed(1)} %`,
+  );
 }
 
 console.error(`whipcast benchmarks (${SECONDS} s runs)`);

@@ -91,6 +91,7 @@ export class PublisherPeer {
           kind: "video",
           historyCapacity: historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD),
           clock: () => this.#clocks?.video,
+          numberOnRelease: true,
         }),
       };
     }
@@ -101,7 +102,7 @@ export class PublisherPeer {
       this.#audio = {
         sender,
         packetizer: new OpusPacketizer({ maxPayloadSize: MAX_PAYLOAD }),
-        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio }),
+        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio, numberOnRelease: true }),
       };
     }
   }

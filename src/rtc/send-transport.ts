@@ -170,6 +170,7 @@ export class SendTransport {
         this.#write(transport, datagrams.splice(0));
       }
       transport = dtls;
+      out.pipeline.number(out.packet, out.priority);
       const header = out.packet.header;
       const id = out.pipeline.transportCcId;
       let sequence: number | undefined;

@@ -13,6 +13,13 @@ export interface SenderPipelineOptions {
   historyCapacity: number;
   /** The clock that stamped this stream's media, for capture-time Sender Reports. */
   clock: () => { at(unixNs: bigint): number } | undefined;
+  /**
+   * Number packets as they leave (the publisher's own streams): video the pacer drops as stale
+   * then leaves no gap a receiver would NACK in vain — it sees whole frames missing, and the
+   * keyframe asked for at the drop. Off for relayed packets, which keep the publisher's numbers
+   * so each viewer's gaps still match what the publisher can repair.
+   */
+  numberOnRelease?: boolean;
 }
 
 /**
@@ -30,6 +37,8 @@ export class SenderPipeline {
   readonly reports: CaptureClockSenderReports;
   readonly #original: (packet: RtcpPacket) => void;
   #closed = false;
+  /** The next sequence number, when numbering on release. */
+  #nextSequence: number | undefined;
   nacksReceived = 0;
 
   constructor(
@@ -96,6 +105,7 @@ export class SenderPipeline {
   onRelease(packet: RtpPacket, priority: PacketPriority): void {
     const s = this.sender;
     if (priority === "retransmission" || priority === "padding") {
+      // RTX has its own sequence space, numbered when it was made.
       s.retransmittedPacketsSent++;
       s.retransmittedBytesSent += packet.payload.length;
       s.headerBytesSent += packet.header.serializeSize;
@@ -107,6 +117,15 @@ export class SenderPipeline {
     s.rtpCache[packet.header.sequenceNumber % WERIFT_RTP_CACHE_SIZE] = packet;
     if (this.options.historyCapacity > 0) this.history.put(packet.header.sequenceNumber, packet);
     this.reports.onPacketSent();
+  }
+
+  /** Called just before the packet is encrypted: its final sequence number, when numbering on release. */
+  number(packet: RtpPacket, priority: PacketPriority): void {
+    if (!this.options.numberOnRelease || priority === "retransmission" || priority === "padding") return;
+    this.#nextSequence ??= packet.header.sequenceNumber;
+    packet.header.sequenceNumber = this.#nextSequence;
+    this.#nextSequence = (this.#nextSequence + 1) & 0xffff;
+    this.sender.sequenceNumber = packet.header.sequenceNumber;
   }
 
   /** An RTX copy (RFC 4588 §4) of a sent packet, on the RTX SSRC and its own sequence space. */

@@ -94,7 +94,6 @@ async function relay(browser: Browser) {
   const countWith2 = await until("count 2", async () => ((await shownCount(index, "live")) === "2 viewers" ? "2 viewers" : undefined), 5_000).catch(() => shownCount(index, "live"));
   await pub.exited;
   const pubLog = await new Response(pub.stderr).text();
-  void server.stderr.then((t) => process.stderr.write(t.split("\n").filter((l) => l.includes("PROBE")).join("\n") + "\n"));
   return {
     joins,
     decodedOver8s: after.map((a, i) => (a.video?.framesDecoded ?? 0) - (before[i]!.video?.framesDecoded ?? 0)),
@@ -109,6 +108,11 @@ async function relay(browser: Browser) {
     leaveStatus,
     publisherExit: pub.exitCode,
     publisherErrors: pubLog.split("\n").filter((l) => l.includes('"error"')),
+    // Shown with the other figures when a viewer falls short: what the publisher adapted, and why.
+    publisherSteps: pubLog
+      .split("\n")
+      .filter((l) => l.includes(" → ") || l.includes("stale"))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg),
   };
 }
 

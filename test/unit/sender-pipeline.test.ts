@@ -201,6 +201,28 @@ describe("SenderPipeline on real werift senders: werift's bytes and books, paced
   });
 });
 
+describe("numbering on release (the publisher's streams)", () => {
+  test("video dropped from the queue as stale leaves no gap in the sequence numbers on the wire", async () => {
+    const x = sender("video");
+    open.push(x.s);
+    const transport = new SendTransport({ pacingTargetBps: 300_000 });
+    const v = new SenderPipeline(x.i, transport, { kind: "video", historyCapacity: 1024, clock: () => undefined, numberOnRelease: true });
+    const packetizer = new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: 1166, sequenceNumber: 65_530 });
+    for (let k = 0; k < 20; k++) v.send(packetizer.packetize(accessUnits()[0]!, k * 3000));
+    await Bun.sleep(900);
+    v.send(packetizer.packetize(accessUnits()[1]!, 99_000));
+    await Bun.sleep(100);
+    expect(transport.counters.staleDropped).toBeGreaterThan(0);
+    const seqs = x.wire.map((d) => RtpPacket.deSerialize(d).header.sequenceNumber);
+    expect(seqs.length).toBeGreaterThan(5);
+    seqs.forEach((seq, i) => expect(seq).toBe((65_530 + i) & 0xffff));
+    // The NACK history answers for the numbers that were sent.
+    expect(v.history.get(seqs[seqs.length - 1]!)).toBeDefined();
+    v.close();
+    transport.close();
+  });
+});
+
 function u32(n: number): number[] {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 }
