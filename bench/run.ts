@@ -352,8 +352,12 @@ async function adaptation(): Promise<void> {
   const chromium = await adaptRun({ mode: "bottleneck", publisher: "chromium", seconds: BOTTLENECK_S, rateKbit: 1500 });
   const a = receiverFigures(mine.seconds, (BOTTLENECK_S - 1) * 1000);
   const b = receiverFigures(chromium.seconds, (BOTTLENECK_S - 1) * 1000);
+  // Each counted against the frames its publisher sent (Chromium's fake camera runs at its own rate).
+  if (chromium.publisherFramesSent !== undefined) b.expected = chromium.publisherFramesSent;
+  const summary = (mine.stderrTail ?? []).map((l) => JSON.parse(l) as { videoFrames?: number }).find((j) => j.videoFrames !== undefined);
+  if (summary?.videoFrames !== undefined) a.expected = summary.videoFrames;
   const fmt = (f: ReturnType<typeof receiverFigures>) =>
-    `${f.decoded}/${f.expected} frames decoded, ${f.freezes} freezes, ${f.concealed.toFixed(2)} % audio concealed, mean sent ${(f.meanSent / 1e6).toFixed(2)} Mbit/s`;
+    `${f.decoded}/${f.expected} frames decoded (of those sent), ${f.freezes} freezes, ${f.concealed.toFixed(2)} % audio concealed, mean sent ${(f.meanSent / 1e6).toFixed(2)} Mbit/s`;
   row(`1.5 Mbit/s bottleneck, ${BOTTLENECK_S} s, whipcast (default 2.5 Mbit/s, 720p30)`, fmt(a), `Chromium's own publisher (fake camera 720p30, H.264 ≤ 2.5 Mbit/s), same cap: ${fmt(b)}`);
   const p = pacing(mine);
   row("pacing delay per frame, through the bottleneck", p ? `p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms` : "n/a", "time a frame's last packet waits in the pacer (whipcast's own figure)");

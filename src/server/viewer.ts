@@ -1,11 +1,9 @@
-import type { RtpPacket } from "werift";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import { VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
-import { SendTransport } from "../rtc/send-transport.ts";
-import { SenderPipeline } from "../rtc/sender-pipeline.ts";
-import { internals } from "../rtc/sender-internals.ts";
+import type { RtpPacket } from "../rtc/rtp-packet.ts";
+import type { SenderPipeline } from "../rtc/sender-pipeline.ts";
+import { SendingPeer } from "../rtc/sending-peer.ts";
 import type { IceServer } from "../whip/link-header.ts";
-import { Answerer } from "../rtc/answerer.ts";
 import { replayTimestamps, startsKeyframe } from "./keyframe-cache.ts";
 import type { MediaKind, Publication } from "./publication.ts";
 
@@ -33,9 +31,7 @@ const VIEWER_PACING_TARGET_BPS = 20_000_000;
  * are answered from this viewer's own sent history; PLIs go to the publisher. Sender Reports are
  * re-issued from the publisher's, so audio and video stay in sync.
  */
-export class Viewer extends Answerer {
-  #tracks: Partial<Record<MediaKind, SenderPipeline>> = {};
-  readonly #transport: SendTransport;
+export class Viewer extends SendingPeer {
   #videoLive = false;
   #unsubscribe: (() => void) | undefined;
   /** Live video held while the cached group is replayed. */
@@ -47,22 +43,17 @@ export class Viewer extends Answerer {
     iceServers: IceServer[],
     loopback: boolean,
   ) {
-    super(iceServers, loopback);
-    // PLI and FIR from the viewer go to the publisher (the relay never encodes).
-    this.#transport = new SendTransport({ pacingTargetBps: VIEWER_PACING_TARGET_BPS, onKeyframeRequest: () => this.publication.requestKeyframe() });
+    super(iceServers, loopback, {
+      pacingTargetBps: VIEWER_PACING_TARGET_BPS,
+      historyCapacity: HISTORY,
+      clock: (kind) => (publication.clocks[kind].known ? publication.clocks[kind] : undefined),
+      // PLI and FIR from the viewer go to the publisher (the relay never encodes).
+      onKeyframeRequest: () => publication.requestKeyframe(),
+    });
   }
 
   async accept(offer: string): Promise<string> {
-    const sdp = await this.answer(offer, (kind) => (this.publication.kinds.size === 0 || this.publication.kinds.has(kind) ? "sendonly" : "inactive"));
-    for (const t of this.pc.getTransceivers()) {
-      if (t.direction !== "sendonly") continue;
-      const kind = t.kind as MediaKind;
-      this.#tracks[kind] = new SenderPipeline(internals(t.sender), this.#transport, {
-        kind,
-        historyCapacity: kind === "video" ? HISTORY : 0,
-        clock: () => (this.publication.clocks[kind].known ? this.publication.clocks[kind] : undefined),
-      });
-    }
+    const sdp = await this.acceptSending(offer, (kind) => this.publication.kinds.size === 0 || this.publication.kinds.has(kind));
     this.onConnectionState((state) => {
       if (state === "connected" && !this.#unsubscribe) this.#start();
     });
@@ -70,7 +61,7 @@ export class Viewer extends Answerer {
   }
 
   #start(): void {
-    const video = this.#tracks.video;
+    const video = this.tracks.video;
     if (video) {
       const group = this.publication.cache.snapshot();
       if (group.length > 0) this.#replay(video, group);
@@ -80,7 +71,7 @@ export class Viewer extends Answerer {
     }
     this.#unsubscribe = this.publication.subscribe({
       onPacket: (kind, packet) => {
-        const track = this.#tracks[kind];
+        const track = this.tracks[kind];
         if (!track) return;
         if (kind === "video" && !this.#videoLive) {
           if (!startsKeyframe(packet.payload)) return;
@@ -136,9 +127,6 @@ export class Viewer extends Answerer {
     // No step runs after this, so neither the rest of the group nor the held live video is sent.
     clearTimeout(this.#replayTimer);
     this.#unsubscribe?.();
-    this.#tracks.video?.close();
-    this.#tracks.audio?.close();
-    this.#transport.close();
     await super.close();
   }
 }

@@ -40,8 +40,9 @@ export interface AdaptResult {
   exitCode: number;
   seconds: Second[];
   adaptationLines: string[];
-  /** Chromium publisher only: bytes it sent. */
+  /** Chromium publisher only: bytes and video frames it sent (its fake camera runs at its own rate). */
   publisherBytesSent?: number;
+  publisherFramesSent?: number;
   /** pli mode: ms from each request to the first packet of the next IDR, and IDRs per burst. */
   keyframeLatencyMs?: number[];
   burstKeyframes?: number;
@@ -100,6 +101,7 @@ async function receiverRun(s: Exclude<AdaptScenario, { mode: "pli" }>): Promise<
   const endpoint = await startBrowserWhipEndpoint();
   const seconds: Second[] = [];
   let publisherBytesSent: number | undefined;
+  let publisherFramesSent: number | undefined;
   try {
     let latest: () => { sentBps: number; targetBps?: number } | undefined = () => undefined;
     let exit: Promise<number>;
@@ -107,7 +109,8 @@ async function receiverRun(s: Exclude<AdaptScenario, { mode: "pli" }>): Promise<
     let stopChromium: (() => Promise<void>) | undefined;
     if (s.mode === "bottleneck" && s.publisher === "chromium") {
       const browser = await launchChromium(["--use-fake-device-for-media-stream"]);
-      const page = await browser.page("about:blank");
+      // A page on the endpoint's origin: 127.0.0.1 is a secure context, so getUserMedia exists.
+      const page = await browser.page(endpoint.url.replace(/\/whip$/, "/"));
       await page.evaluate(async (endpoint) => {
         const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720, frameRate: 30 }, audio: true });
         const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
@@ -130,16 +133,22 @@ async function receiverRun(s: Exclude<AdaptScenario, { mode: "pli" }>): Promise<
       const bytesSent = () =>
         page.evaluate(async () => {
           let n = 0;
+          let frames = 0;
           (await (window as unknown as { publisher: RTCPeerConnection }).publisher.getStats()).forEach((r) => {
-            if (r.type === "outbound-rtp") n += (r as { bytesSent?: number; headerBytesSent?: number }).bytesSent! + ((r as { headerBytesSent?: number }).headerBytesSent ?? 0);
+            if (r.type !== "outbound-rtp") return;
+            const o = r as { bytesSent?: number; headerBytesSent?: number; framesSent?: number };
+            n += (o.bytesSent ?? 0) + (o.headerBytesSent ?? 0);
+            frames += o.framesSent ?? 0;
           });
-          return n;
+          return { n, frames };
         });
       let last = { at: performance.now(), bytes: 0 };
       let sent: number | undefined;
       latest = () => (sent !== undefined ? { sentBps: sent } : undefined);
       const sampler = setInterval(async () => {
-        const bytes = await bytesSent().catch(() => last.bytes);
+        const got = await bytesSent().catch(() => ({ n: last.bytes, frames: publisherFramesSent ?? 0 }));
+        const bytes = got.n;
+        publisherFramesSent = got.frames;
         const now = performance.now();
         sent = ((bytes - last.bytes) * 8 * 1000) / (now - last.at);
         publisherBytesSent = bytes;
@@ -195,7 +204,7 @@ async function receiverRun(s: Exclude<AdaptScenario, { mode: "pli" }>): Promise<
     await stopChromium?.();
     const exitCode = await exit;
     const adaptationLines = lines.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => / → /.test(m));
-    return { exitCode, seconds, adaptationLines, ...(publisherBytesSent !== undefined ? { publisherBytesSent } : {}), stderrTail: lines.slice(-3) };
+    return { exitCode, seconds, adaptationLines, ...(publisherBytesSent !== undefined ? { publisherBytesSent, publisherFramesSent } : {}), stderrTail: lines.slice(-3) };
   } finally {
     await endpoint.close();
   }
