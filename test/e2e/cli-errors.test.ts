@@ -19,6 +19,8 @@ describe("bad input: one line naming the problem, exit 2", () => {
     [["publish", "http://127.0.0.1:9/w", "--size", "huge"], "--size must be WIDTHxHEIGHT with even sides from 16x16 to 7680x4320, like 1280x720 (got huge)"],
     [["publish", "http://127.0.0.1:9/w", "--fps", "0"], "--fps must be an integer from 1 to 120 (got 0)"],
     [["publish", "http://127.0.0.1:9/w", "--video-bitrate", "fast"], "--video-bitrate must be a bitrate from 100k to 50M, like 2500k or 2.5M (got fast)"],
+    [["publish", "http://127.0.0.1:9/w", "--min-video-bitrate", "3M"], "--min-video-bitrate (3M) is above --video-bitrate (2500k)"],
+    [["publish", "http://127.0.0.1:9/w", "--stats-interval", "-1"], "--stats-interval must be a number from 0 to 3600 (got -1)"],
     [["publish", "http://127.0.0.1:9/w", "--encoder", "quicksync"], "--encoder must be one of auto, videotoolbox, nvenc, vaapi, x264 (got quicksync)"],
     [["publish", "http://127.0.0.1:9/w", "--log", "xml"], "--log must be one of text, json (got xml)"],
     [["publish", "http://127.0.0.1:9/w", "--source", "/nonexistent.mp4"], "--source must be camera, screen, test or a media file (no such file: /nonexistent.mp4)"],
