@@ -5,7 +5,8 @@
  *
  *  - Audio is never queued: it leaves at once (and still counts against the budget).
  *  - Probe padding leaves on its own schedule (a probe must go at its own rate, above the
- *    pacing rate, to measure anything), and counts against the budget too.
+ *    pacing rate, to measure anything), on top of the media: charging it to the media's budget
+ *    held video back until it went stale (and the receiver asked for a keyframe).
  *  - Retransmissions go before new video.
  *  - Nothing leaves faster than the pacing rate to catch up: when the encoder overshoots a
  *    collapsing estimate, a burst would only be lost at the bottleneck (and take audio with it).
@@ -104,7 +105,6 @@ export class Pacer<T> {
     while (pad.length > 0 && pad[0]!.notBeforeMs <= nowMs) {
       const entry = pad.shift()!;
       this.#queuedBytes -= entry.size;
-      this.#debtBytes += entry.size;
       send.push(entry.item);
     }
     const rate = this.#rate(nowMs);

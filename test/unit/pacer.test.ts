@@ -43,7 +43,7 @@ describe("Pacer", () => {
     expect(order[0]).toBe("rtx");
   });
 
-  test("probe padding keeps its own schedule, above the pacing rate, and media yields to it", () => {
+  test("probe padding keeps its own schedule, above the pacing rate, and does not hold media back", () => {
     // A 2.4 Mbit/s probe while pacing for 400 kbit/s: 10 × 1100 B, 3.7 ms apart.
     const pacer = new Pacer<string>(400_000);
     for (let i = 0; i < 10; i++) pacer.push(`p${i}`, 1100, "padding", 0, (i * 1100 * 8) / 2_400);
@@ -53,7 +53,8 @@ describe("Pacer", () => {
       expect(sent.get(`p${i}`)!).toBeGreaterThanOrEqual((i * 1100 * 8) / 2_400);
       expect(sent.get(`p${i}`)!).toBeLessThan((i * 1100 * 8) / 2_400 + 1.5);
     }
-    expect(sent.get("v4")!).toBeGreaterThan(sent.get("p9")! - 5);
+    // Five 1200-byte packets at 600 kbit/s pacing (1.5 × 400k) take ~80 ms, probe or not.
+    expect(sent.get("v4")!).toBeLessThan(100);
   });
 
   test("a backlog leaves no faster than the pacing rate (a burst would be lost at the bottleneck)", () => {
