@@ -320,7 +320,10 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
           control.switchLatencyMs = 0.7 * control.switchLatencyMs + 0.3 * Math.min(latencyMs, 400);
           log.debug(`encoder switched (${cause}) in ${latencyMs.toFixed(0)} ms: ${setting.width}x${setting.height}@${setting.fps} ${formatBitrate(setting.bitrate)}`);
         },
-        failed: (error) => fail(error),
+        // Once stopping, an encoder that ends is part of the stop, not a failure.
+        failed: (error) => {
+          if (!stopping) fail(error);
+        },
       });
       videoEncoder = v;
       // Stopped right after ffmpeg (registered before it): nothing feeds it once capture is gone.

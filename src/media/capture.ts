@@ -38,7 +38,10 @@ export class MediaCapture {
 
   /** `rawVideo`: fd 3 carries raw frames for separate encoders (no NAL handling here). */
   constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents, readonly rawVideo = false) {
-    this.#child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
+    // Its own process group: a terminal's Ctrl+C (or a signal to whipcast's group) reaches
+    // whipcast alone, which then stops the pipeline in order (capture first, then encoders).
+    // Left behind by a killed whipcast, it ends at its next write to a closed pipe.
+    this.#child = spawn(ffmpeg, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"], detached: true });
     const stdio = this.#child.stdio as unknown as (Readable | null)[];
     stdio[2]!.setEncoding("utf8").on("data", (d: string) => this.#stderr.push(d));
     const streamsDone = [this.#wire(stdio[PIPE.video]!, (p) => this.#onVideo(p)), this.#wire(stdio[PIPE.audio]!, (p) => this.#onAudio(p))];

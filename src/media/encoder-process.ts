@@ -36,7 +36,9 @@ export class EncoderProcess {
     readonly plan: EncoderProcessPlan,
     onFrame: (process: EncoderProcess, frame: EncodedFrame) => void,
   ) {
-    this.#child = spawn(ffmpeg, encoderProcessArgs(plan), { stdio: ["pipe", "ignore", "pipe", "pipe"] });
+    // Its own process group, like the capture's (capture.ts): whipcast stops it, not Ctrl+C. It
+    // ends by itself when its stdin closes.
+    this.#child = spawn(ffmpeg, encoderProcessArgs(plan), { stdio: ["pipe", "ignore", "pipe", "pipe"], detached: true });
     const stdio = this.#child.stdio as unknown as (Readable | Writable | null)[];
     this.#stdin = stdio[0] as Writable;
     this.#stdin.on("error", () => {}); // EPIPE once the process is gone: its exit says why

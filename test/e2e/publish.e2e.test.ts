@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { binary } from "../helpers/binary.ts";
+import { inLoopbackNamespace } from "../helpers/netns.ts";
 import { runScenario } from "./run-scenario.ts";
 
 const SECONDS = 8;
@@ -100,5 +102,31 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(r.authorization.every((a) => a === `Bearer ${token}`)).toBe(true);
     // The token never reaches output.
     expect(r.stderr.join("\n")).not.toContain(token);
+  });
+});
+
+describe("Ctrl+C in a terminal", () => {
+  test("SIGINT to the whole foreground process group: a clean stop (exit 0, no error line), and no ffmpeg left", async () => {
+    // A terminal sends SIGINT to every process of its foreground group. whipcast runs its ffmpeg
+    // processes in groups of their own, so it alone gets the signal and stops them in order.
+    // setsid -w: whipcast leads a new group (the terminal's foreground group, here) and setsid
+    // waits for it, passing on its exit status.
+    const script = [
+      `setsid -w ${binary()} publish --source test --size 320x240 --duration 30 > "$OUT" 2>&1 & pid=$!`,
+      "for i in $(seq 1 100); do grep -q 'watch at' \"$OUT\" && break; sleep 0.1; done",
+      `sleep 1; w=$(pgrep -f -n '${binary()} publish --source test --size 320x240')`,
+      // How many ffmpeg processes share whipcast's group (and would get the terminal's SIGINT).
+      'echo "ffmpeg in whipcast\'s group=$(ps -e -o pgid=,comm= | awk -v g=$w \'$1 == g && $2 == "ffmpeg"\' | wc -l)"',
+      'kill -INT -- -$w; wait $pid; echo "exit=$?"',
+      "sleep 0.5; echo \"ffmpeg=$(pgrep -c -x ffmpeg || true)\"",
+    ].join("\n");
+    const out = `${process.env.TMPDIR ?? "/tmp"}/whipcast-ctrlc-${process.pid}.log`;
+    const proc = Bun.spawn(inLoopbackNamespace(["bash", "-c", script]), { stdout: "pipe", stderr: "pipe", env: { ...process.env, OUT: out } });
+    const text = await new Response(proc.stdout).text();
+    await proc.exited;
+    const log = await Bun.file(out).text();
+    await Bun.file(out).delete();
+    expect({ text, errors: log.split("\n").filter((l) => l.includes("error")) }).toEqual({ text: "ffmpeg in whipcast's group=0\nexit=0\nffmpeg=0\n", errors: [] });
+    expect(log).toContain("watch at");
   });
 });
