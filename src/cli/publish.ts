@@ -8,7 +8,7 @@ import { selectEncoder } from "../media/encoder-select.ts";
 import { buildFfmpegArgs, type Encoder, type MediaPlan, type Os } from "../media/ffmpeg-args.ts";
 import { locateFfmpeg } from "../media/ffmpeg-locate.ts";
 import { probeFile } from "../media/probe.ts";
-import { type OpusCommand, type OpusEvent, type SessionCommand, type SessionConfig, type SessionEvent, transferable } from "../protocol.ts";
+import { type OpusCommand, type OpusEvent, type SessionCommand, type SessionConfig, type SessionEvent, type TransportStats, transferable } from "../protocol.ts";
 import { redactUrl } from "../redact.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { CleanupStack } from "./cleanup.ts";
@@ -129,8 +129,6 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       videoBitrate: opts.videoBitrate,
       keyframeIntervalSeconds: opts.keyframeIntervalSeconds,
       encoder,
-      // Capture writes raw frames; encoder processes (restartable at a new rate) make H.264.
-      rawVideo: true,
     };
     const args = buildFfmpegArgs(plan);
     const control = new EncoderControl({ width: opts.width, height: opts.height, fps: opts.fps, maxBitrate: opts.videoBitrate, minBitrate: opts.minVideoBitrate, audioBitrate: audio ? opts.audioBitrate : 0, adapt: opts.adapt });
@@ -227,7 +225,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       }
     };
     let statsAt = performance.now();
-    const onStats = (stats: SessionEvent & { type: "stats" } extends { stats: infer S } ? S : never) => {
+    const onStats = (stats: TransportStats) => {
       figures.stats = stats;
       // A steady estimate sends no target events; an upward step that had to wait is taken here.
       if (stats.targetBps !== undefined) onTarget(stats.targetBps, stats.targetBps < (lastTarget ?? 0) ? reasons.down : reasons.up);
@@ -339,7 +337,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         if (error) fail(error);
         else if (!stopping) stopRequested(opts.source.kind === "file" ? "end of file" : "ffmpeg finished");
       },
-    }, true);
+    });
     if (capture.pid !== undefined) hooks.onFfmpegPid?.(capture.pid);
     // Registered last, so it is stopped first: no new media while the session winds down.
     cleanup.push("ffmpeg", () => capture.stop(500));

@@ -53,7 +53,6 @@ export class BandwidthEstimator {
   #acked: { arrivalMs: number; size: number }[] = [];
   #lossCount = { lost: 0, total: 0, sinceMs: undefined as number | undefined };
   #lastDecreaseMs: number | undefined;
-  #usage: BandwidthUsage = "normal";
   #sawTwcc = false;
   #probeGraceUntil = -Infinity;
   /** A probe's measured rate, for a few seconds the basis of any cut (see onTransportFeedback). */
@@ -72,14 +71,6 @@ export class BandwidthEstimator {
 
   get reason(): EstimateReason {
     return this.#reason;
-  }
-
-  get usage(): BandwidthUsage {
-    return this.#usage;
-  }
-
-  get rttMs(): number {
-    return this.#rttMs;
   }
 
   /** Fraction of packets lost in the last complete loss window (TWCC or receiver reports). */
@@ -128,8 +119,8 @@ export class BandwidthEstimator {
 
     // Probe padding is judged by its own rule (a clean pass or nothing); its queueing when it
     // fails is the probe's own doing, not a trend in the media's delay.
-    this.#usage = this.#delay.update(results.filter((r) => r.probeCluster === undefined));
-    const usage = this.#usage === "overusing" && nowMs < this.#probeGraceUntil ? "underusing" : this.#usage;
+    const detected = this.#delay.update(results.filter((r) => r.probeCluster === undefined));
+    const usage: BandwidthUsage = detected === "overusing" && nowMs < this.#probeGraceUntil ? "underusing" : detected;
     const before = this.#aimd.rate;
     // Just after a jump to a probed rate the acknowledged rate still shows the old, lower send
     // rate; a cut then is made from what the probe showed the link carries.
@@ -142,7 +133,7 @@ export class BandwidthEstimator {
       this.#loss.update(this.#lossCount.lost / this.#lossCount.total, this.#rttMs, nowMs, this.#target);
       this.#lossCount = { lost: 0, total: 0, sinceMs: nowMs };
     }
-    this.#settle(this.#usage === "overusing" ? "delay rising" : this.#usage === "underusing" ? "queue draining" : "link clear", nowMs);
+    this.#settle(detected === "overusing" ? "delay rising" : detected === "underusing" ? "queue draining" : "link clear", nowMs);
   }
 
   /**

@@ -53,10 +53,6 @@ export class DelayBasedDetector {
     return Math.min(this.#deltas, 60) * this.#trend * THRESHOLD_GAIN;
   }
 
-  get threshold(): number {
-    return this.#threshold;
-  }
-
   /** Feed the received packets of one feedback, in send order. Returns the state after them. */
   update(results: readonly PacketResult[]): BandwidthUsage {
     for (const r of results) {

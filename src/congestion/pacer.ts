@@ -63,10 +63,6 @@ export class Pacer<T> {
     this.#rateBps = this.#targetBps * (atCeiling ? CLEAR_PATH_PACING_FACTOR : PACING_FACTOR);
   }
 
-  get pacingBps(): number {
-    return this.#rateBps;
-  }
-
   /**
    * The rate now: PACING_FACTOR × the target for a burst (a keyframe leaves fast), but the
    * target itself once video has waited BACKLOG_MS. A queue that old is a backlog — the encoder

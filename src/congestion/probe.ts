@@ -52,8 +52,8 @@ export class ProbeController {
 
   constructor(readonly maxBps: number) {}
 
-  /** Whether the controller is probing for a recovery after a large drop (for logs and tests). */
-  recovering(nowMs: number, estimateBps: number): boolean {
+  /** Whether a large drop was recent and the estimate is not back yet. */
+  #recovering(nowMs: number, estimateBps: number): boolean {
     return this.#drop !== undefined && nowMs - this.#drop.atMs < RECOVERY_WINDOW_MS && estimateBps < 0.9 * this.#drop.fromBps;
   }
 
@@ -86,7 +86,7 @@ export class ProbeController {
     let target: number | undefined;
     if (this.#pendingFurther !== undefined) target = this.#pendingFurther;
     else {
-      const interval = this.recovering(nowMs, estimateBps) ? RECOVERY_INTERVAL_MS : this.#backoffMs;
+      const interval = this.#recovering(nowMs, estimateBps) ? RECOVERY_INTERVAL_MS : this.#backoffMs;
       if (this.#lastProbeMs === undefined || nowMs - this.#lastProbeMs >= interval) target = estimateBps * 2;
     }
     this.#pendingFurther = undefined;

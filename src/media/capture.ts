@@ -2,25 +2,26 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { MediaError } from "../errors.ts";
 import { nowNs } from "../rtp/ntp.ts";
-import { type AccessUnit, ParameterSetKeeper } from "./annexb.ts";
 import { PIPE } from "./ffmpeg-args.ts";
 import { StderrTail } from "./ffmpeg-stderr.ts";
 import { type CutPacket, FramingError, PacketCutter } from "./packet-cutter.ts";
 
-export interface TimedAccessUnit extends AccessUnit {
-  /** When its last byte was read from ffmpeg's pipe (for latency figures). */
-  receivedNs: bigint;
+/** One raw yuv420p frame, for the encoder processes (src/media/video-encoder.ts). */
+export interface RawFrame {
+  data: Uint8Array;
+  /** Capture time of the frame, in Unix-epoch nanoseconds. */
+  captureNs: bigint;
 }
 
 export interface CaptureEvents {
-  video(au: TimedAccessUnit): void;
+  video(frame: RawFrame): void;
   audio(pcm: Uint8Array, captureNs: bigint): void;
   /** ffmpeg ended. `error` is set unless the end was asked for, or a file source ran out. */
   exit(error: MediaError | undefined): void;
 }
 
 /**
- * One ffmpeg child producing both streams, each on its own pipe as framecrc-announced packets
+ * The capture ffmpeg: raw video frames and 48 kHz PCM, each on its own pipe as framecrc-announced packets
  * (see PacketCutter). Packets are cut the moment their last byte arrives and stamped on the
  * capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
  * which the first packet (of either stream) arrived. Both streams share the anchor, so their
@@ -29,15 +30,13 @@ export interface CaptureEvents {
 export class MediaCapture {
   readonly #child: ChildProcess;
   readonly #stderr = new StderrTail();
-  readonly #params = new ParameterSetKeeper();
   #anchorNs: bigint | undefined;
   #stopRequested = false;
   #framingError: MediaError | undefined;
   #exited: Promise<void>;
   #packets = { video: 0, audio: 0 };
 
-  /** `rawVideo`: fd 3 carries raw frames for separate encoders (no NAL handling here). */
-  constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents, readonly rawVideo = false) {
+  constructor(ffmpeg: string, args: string[], readonly events: CaptureEvents) {
     // Its own process group: a terminal's Ctrl+C (or a signal to whipcast's group) reaches
     // whipcast alone, which then stops the pipeline in order (capture first, then encoders).
     // Left behind by a killed whipcast, it ends at its next write to a closed pipe.
@@ -81,11 +80,8 @@ export class MediaCapture {
   }
 
   #onVideo(p: CutPacket): void {
-    const receivedNs = nowNs();
     this.#packets.video++;
-    // SPS/PPS travel with IDRs only, so other frames need no NAL scan on this thread.
-    const data = p.keyframe && !this.rawVideo ? this.#params.apply(p.data) : p.data;
-    this.events.video({ data, captureNs: this.#captureNs(p.ptsNs, receivedNs), keyframe: p.keyframe, receivedNs });
+    this.events.video({ data: p.data, captureNs: this.#captureNs(p.ptsNs, nowNs()) });
   }
 
   #onAudio(p: CutPacket): void {

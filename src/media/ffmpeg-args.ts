@@ -2,11 +2,10 @@
  * ffmpeg's command line for one run, as a pure function of the plan: one table test per
  * encoder, source and OS pins it down (VideoToolbox can only be checked this way on Linux).
  *
- * ffmpeg writes four extra pipes:
- *   fd 3  video, H.264 Annex B         fd 4  framecrc index of fd 3 (size, pts, key flag)
- *   fd 5  audio, 48 kHz stereo s16le   fd 6  framecrc index of fd 5
- * Video and audio are separate outputs so neither muxer waits for the other's packets to
- * interleave them: each packet leaves ffmpeg as soon as it is encoded.
+ * The capture process writes two extra pipes, each packet's framecrc line (size, pts, key flag)
+ * and then its bytes: fd 3 raw yuv420p video, fd 4 48 kHz stereo s16le audio. Video and audio
+ * are separate outputs so neither muxer waits for the other's packets to interleave them. Each
+ * encoder process reads raw frames on stdin and writes H.264 Annex B the same way on fd 3.
  */
 export type Encoder = "videotoolbox" | "nvenc" | "vaapi" | "x264";
 export type Os = "darwin" | "linux";
@@ -30,11 +29,6 @@ export interface MediaPlan {
   vaapiDevice?: string;
   /** Linux X11 display for screen capture. */
   display?: string;
-  /**
-   * Capture only: write raw yuv420p frames (framed on fd 3) for separate encoder processes
-   * (see encoderProcessArgs), which can be restarted at a new rate. Off: one process encodes.
-   */
-  rawVideo?: boolean;
 }
 
 /** The child's extra stdio pipes: one per stream (an encoder process writes fd 3). */
@@ -139,27 +133,35 @@ export function encoderArgs(plan: Pick<MediaPlan, "encoder" | "videoBitrate" | "
   }
 }
 
-export function videoFilter(plan: Pick<MediaPlan, "encoder" | "width" | "height" | "source">): string {
+/** Sources other than the test pattern are scaled and letterboxed to the requested size. */
+function fitFilters(plan: Pick<MediaPlan, "width" | "height" | "source">): string[] {
   const { width: w, height: h } = plan;
-  const fit = plan.source.kind === "test" ? [] : [`scale=${w}:${h}:force_original_aspect_ratio=decrease`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`, "setsar=1"];
-  const tail = plan.encoder === "vaapi" ? ["format=nv12", "hwupload"] : ["format=yuv420p"];
-  return [...fit, ...tail].join(",");
+  return plan.source.kind === "test" ? [] : [`scale=${w}:${h}:force_original_aspect_ratio=decrease`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`, "setsar=1"];
 }
 
+/** What an encoder takes: yuv420p in memory, or NV12 uploaded to the GPU for VAAPI. */
+function encoderInput(encoder: Encoder): string[] {
+  return encoder === "vaapi" ? ["format=nv12", "hwupload"] : ["format=yuv420p"];
+}
+
+export function videoFilter(plan: Pick<MediaPlan, "encoder" | "width" | "height" | "source">): string {
+  return [...fitFilters(plan), ...encoderInput(plan.encoder)].join(",");
+}
+
+/**
+ * The capture process: raw yuv420p frames at the requested size and rate (framed on fd 3) for
+ * the encoder processes (encoderProcessArgs), which can be restarted at a new setting; and PCM.
+ */
 export function buildFfmpegArgs(plan: MediaPlan): string[] {
   if (!plan.video && !plan.audio) throw new RangeError("nothing to capture: both video and audio are off");
   const input = inputArgs(plan);
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"];
-  if (plan.video && plan.encoder === "vaapi" && !plan.rawVideo) args.push("-vaapi_device", plan.vaapiDevice ?? "/dev/dri/renderD128");
   if (input.live) args.push("-fflags", "nobuffer");
   args.push(...input.args);
   if (input.live && plan.os === "linux" && plan.video && plan.audio) args.push("-copyts");
-  if (plan.video && plan.rawVideo) {
-    args.push("-map", input.videoMap, "-vf", videoFilter({ ...plan, encoder: "x264" }), "-r", String(plan.fps), "-c:v", "rawvideo", "-pix_fmt", "yuv420p");
+  if (plan.video) {
+    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), "format=yuv420p"].join(","), "-r", String(plan.fps), "-c:v", "rawvideo", "-pix_fmt", "yuv420p");
     args.push("-flush_packets", "1", "-f", "tee", framedPipe("rawvideo", PIPE.video));
-  } else if (plan.video) {
-    args.push("-map", input.videoMap, "-vf", videoFilter(plan), "-r", String(plan.fps), ...encoderArgs(plan));
-    args.push("-flush_packets", "1", "-f", "tee", framedPipe("h264", PIPE.video));
   }
   if (plan.audio) {
     // ffmpeg resamples and remixes whatever the source has (a 24 kHz mono microphone, a 44.1 kHz
@@ -199,7 +201,7 @@ export function encoderProcessArgs(plan: EncoderProcessPlan): string[] {
   args.push("-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", `${plan.inputWidth}x${plan.inputHeight}`, "-framerate", String(plan.fps), "-i", "pipe:0");
   const filters: string[] = [];
   if (plan.width !== plan.inputWidth || plan.height !== plan.inputHeight) filters.push(`scale=${plan.width}:${plan.height}`);
-  filters.push(...(plan.encoder === "vaapi" ? ["format=nv12", "hwupload"] : ["format=yuv420p"]));
+  filters.push(...encoderInput(plan.encoder));
   args.push("-map", "0:v:0", "-vf", filters.join(","), ...encoderArgs(plan), "-fps_mode", "passthrough");
   args.push("-flush_packets", "1", "-f", "tee", framedPipe("h264", PIPE.encoded));
   return args;

@@ -34,11 +34,6 @@ export class Splice<T> {
     return this.#switch?.next;
   }
 
-  /** The last frame number sent on. */
-  get lastSent(): number {
-    return this.#lastSent;
-  }
-
   /** Switch to `next` from frame `at` on (the old encoder gets frames before `at` only). */
   begin(next: number, at: number): void {
     if (this.#switch) throw new RangeError(`encoder ${this.#switch.next} is still being spliced in`);

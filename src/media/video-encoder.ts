@@ -86,11 +86,6 @@ export class AdaptiveVideoEncoder {
     return this.#running.get(this.#splice.pending ?? this.#active)!.setting;
   }
 
-  /** Encoder processes alive (for the CPU figures). */
-  get pids(): number[] {
-    return [...this.#running.values()].map((r) => r.process.pid).filter((p): p is number => p !== undefined);
-  }
-
   /** Switch to `setting` as soon as an encoder with it is warm. */
   change(setting: EncoderSetting): void {
     if (this.#stopped) return;

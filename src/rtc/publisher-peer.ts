@@ -2,6 +2,7 @@ import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerC
 import { BandwidthEstimator } from "../congestion/bandwidth-estimator.ts";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
+import type { SessionConfig } from "../protocol.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { bundledHeaderExtensions, whipCodecs } from "./codecs.ts";
 import { type KeyframeCause, SendTransport } from "./send-transport.ts";
@@ -21,20 +22,10 @@ export const MAX_PAYLOAD = MTU - 12 - 12 - 10;
 /** Seconds of video the NACK history must cover at the configured bitrate (at least 1 s). */
 const HISTORY_SECONDS = 2;
 
-export interface PublisherPeerOptions {
-  video: boolean;
-  audio: boolean;
-  /** The video ceiling, bits per second. */
-  videoBitrate: number;
-  /** Where the estimate starts (the encoder's first rate). */
-  startVideoBitrate: number;
-  audioBitrate: number;
-  /** Estimate the path's capacity (GCC over TWCC) so the encoder can follow it; off: a fixed rate. */
-  adapt: boolean;
-  /** The lowest video rate adaptation goes to. */
-  minVideoBitrate: number;
+/** The session's media settings (SessionConfig), the ICE servers of this attempt, and callbacks. */
+export interface PublisherPeerOptions
+  extends Pick<SessionConfig, "video" | "audio" | "videoBitrate" | "startVideoBitrate" | "audioBitrate" | "adapt" | "minVideoBitrate" | "loopbackCandidates"> {
   iceServers: IceServer[];
-  loopbackCandidates: boolean;
   onKeyframeRequest?: (cause: KeyframeCause) => void;
   /** The estimate moved (bits per second, all streams). */
   onTarget?: (bps: number) => void;
@@ -151,7 +142,7 @@ export class PublisherPeer {
 
   /** NACKs received for video. */
   get nacks(): number {
-    return this.#video?.pipeline.nacksReceived ?? 0;
+    return this.#video?.pipeline.sender.nackCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -86,16 +86,12 @@ export class SendTransport {
   #tapped: object | undefined;
   #closed = false;
   #frameTimes: FrameTiming[] = [];
-  /** Local send time of each recent Sender Report by its compact NTP time, for RTT. */
+  /** Round trip from receiver reports (RFC 3550 §6.4.1), smoothed. */
   rttMs: number | undefined;
 
   constructor(readonly options: SendTransportOptions) {
     this.#now = options.now ?? (() => performance.now());
     this.pacer = new Pacer<Outgoing>(options.estimator?.targetBps ?? options.pacingTargetBps);
-  }
-
-  get estimator(): BandwidthEstimator | undefined {
-    return this.options.estimator;
   }
 
   add(pipeline: SenderPipeline): void {

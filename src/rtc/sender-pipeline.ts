@@ -39,7 +39,8 @@ export class SenderPipeline {
   #closed = false;
   /** The next sequence number, when numbering on release. */
   #nextSequence: number | undefined;
-  nacksReceived = 0;
+  /** The negotiated transport-cc id, looked up once per negotiated extension list. */
+  #transportCc: { for: unknown; id: number | undefined } | undefined;
 
   constructor(
     readonly sender: SenderInternals,
@@ -72,7 +73,10 @@ export class SenderPipeline {
 
   /** The id the remote side gave the transport-wide-cc extension, if it took it. */
   get transportCcId(): number | undefined {
-    return this.sender.headerExtensions.find((e) => e.uri === TRANSPORT_CC_URI)?.id;
+    // Read for every packet released: the list only changes when werift renegotiates.
+    const list = this.sender.headerExtensions;
+    if (this.#transportCc?.for !== list) this.#transportCc = { for: list, id: list.find((e) => e.uri === TRANSPORT_CC_URI)?.id };
+    return this.#transportCc.id;
   }
 
   /**
@@ -142,7 +146,6 @@ export class SenderPipeline {
   #answer(nack: GenericNack): void {
     const s = this.sender;
     s.nackCount++;
-    this.nacksReceived++;
     if (!this.ready) return;
     for (const seq of nack.lost) {
       const original = this.history.get(seq);

@@ -41,7 +41,6 @@ export class TwccResponder {
   #dtls: DtlsInternals | undefined;
   readonly #origin = performance.now();
   #mediaSsrc = 0;
-  sent = 0;
 
   constructor(
     readonly pc: RTCPeerConnection,
@@ -107,7 +106,6 @@ export class TwccResponder {
     const dtls = this.#dtls;
     if (!dtls || dtls.state !== "connected") return;
     for (const bytes of this.build()) {
-      this.sent++;
       void dtls.sendRtcp([{ serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }]).catch(() => {});
     }
   }

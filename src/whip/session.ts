@@ -72,15 +72,8 @@ export class WhipSession {
   #newPeer(iceServers: IceServer[]): PublisherPeer {
     const c = this.config;
     const peer = new PublisherPeer({
-      video: c.video,
-      audio: c.audio,
-      videoBitrate: c.videoBitrate,
-      startVideoBitrate: c.startVideoBitrate,
-      audioBitrate: c.audioBitrate,
-      adapt: c.adapt,
-      minVideoBitrate: c.minVideoBitrate,
+      ...c,
       iceServers,
-      loopbackCandidates: c.loopbackCandidates,
       onKeyframeRequest: (cause) => this.emit({ type: "keyframe-request", cause }),
       onTarget: (bps) => this.emit({ type: "target", bps, reason: peer.estimator?.reason ?? "start" }),
     });

@@ -43,6 +43,11 @@ describe("adaptation: real Chromium receivers, in loopback-only namespaces shape
     expect(lossShare(r.seconds, 15_000, 20_000)).toBeLessThan(0.02);
     const underCap = r.seconds.filter((s) => s.atMs > 15_000 && s.atMs <= 20_000);
     expect(Math.max(...underCap.map((s) => s.sentBps ?? 0))).toBeLessThan(1_300_000);
+    // Every step is logged once, with the reason for its direction.
+    const steps = r.adaptationLines.filter((l) => l.startsWith("video "));
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    for (const l of steps) expect(l).toMatch(/^video \d+(\.\d+)?[kM] → \d+(\.\d+)?[kM](, \d+x\d+@\d+ → \d+x\d+@\d+)? \((delay rising|queue draining|link clear|loss|loss cleared|receiver limit|probe|start)\)$/);
+    expect(steps.some((l) => / \((delay rising|loss)\)$/.test(l))).toBe(true);
     const back = r.seconds.find((s) => s.atMs > 20_000 && (s.sentBps ?? 0) >= 0.9 * CEILING);
     expect({ back: back?.atMs, steps: r.adaptationLines }).toMatchObject({ back: expect.any(Number) });
     expect(back!.atMs - 20_000).toBeLessThanOrEqual(10_000);

@@ -74,6 +74,21 @@ describe("whipcast publish → headless Chromium (libwebrtc), loopback-only name
     expect(video.framesDecoded).toBeGreaterThanOrEqual(0.95 * r.sent!.videoFrames);
   });
 
+  test("--no-adapt: the fixed rate, no estimate, no steps; --stats-interval 1: a stats event a second, as JSON fields", async () => {
+    const r = await runScenario({ args: ["--source", "test", "--size", "640x360", "--duration", "5", "--no-adapt", "--stats-interval", "1"] });
+    expect(r.exitCode).toBe(0);
+    const events = r.stderr.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const stats = events.filter((e) => typeof e.msg === "string" && (e.msg as string).startsWith("stats: "));
+    expect(stats.length).toBeGreaterThanOrEqual(3);
+    for (const e of stats) {
+      expect(e).toMatchObject({ state: "live", encoderBps: 2_500_000, size: "640x360", fps: 30 });
+      expect(e.targetBps).toBeUndefined();
+      expect(e.videoBps as number).toBeGreaterThan(1_000_000);
+    }
+    expect(events.filter((e) => / → /.test(e.msg as string) && !(e.msg as string).startsWith("live:"))).toEqual([]);
+    expect(r.stats!.video!.framesDecoded).toBeGreaterThan(0);
+  });
+
   test("SIGTERM mid-stream: DELETE sent, exit 0", async () => {
     const r = await runScenario({ args: ["--source", "test", "--size", "640x360"], sigtermAfterMs: 2_000 });
     expect(r.exitCode).toBe(0);

@@ -7,6 +7,9 @@ import { parseAvfoundationList, parseSourcesList } from "../../src/media/devices
 const base: MediaPlan = { os: "linux", source: { kind: "test" }, video: true, audio: true, width: 1280, height: 720, fps: 30, videoBitrate: 2_500_000, keyframeIntervalSeconds: 2, encoder: "x264" };
 const plan = (p: Partial<MediaPlan>): MediaPlan => ({ ...base, ...p });
 const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+/** An encoder process making the capture's frames at `base`'s setting (720p30, 2.5 Mbit/s). */
+const encoderProcess = (encoder: Encoder, vaapiDevice?: string) =>
+  encoderProcessArgs({ encoder, inputWidth: 1280, inputHeight: 720, width: 1280, height: 720, fps: 30, videoBitrate: 2_500_000, keyframeIntervalSeconds: 2, ...(vaapiDevice ? { vaapiDevice } : {}) });
 /** The value of `flag` in the encoder section (after -c:v). */
 const enc = (args: string[], flag: string) => {
   const from = args.indexOf("-c:v");
@@ -21,7 +24,7 @@ describe("encoder arguments", () => {
     ["vaapi", "h264_vaapi", { "-profile:v": "constrained_baseline", "-rc_mode": "CBR", "-bf": "0", "-bufsize": "2500000" }],
     ["videotoolbox", "h264_videotoolbox", { "-profile:v": "baseline", "-realtime": "1", "-bf": "0", "-allow_sw": "0" }],
   ] as [Encoder, string, Record<string, string>][])("%s", (encoder, codec, expected) => {
-    const args = buildFfmpegArgs(plan({ encoder, os: encoder === "videotoolbox" ? "darwin" : "linux", source: encoder === "videotoolbox" ? { kind: "camera" } : { kind: "test" } }));
+    const args = encoderProcess(encoder);
     expect(enc(args, "-c:v")).toBe(codec);
     for (const [flag, value] of Object.entries(expected)) expect([flag, enc(args, flag)]).toEqual([flag, value]);
     // Rate control and a fixed GOP of fps × interval for every encoder.
@@ -31,7 +34,7 @@ describe("encoder arguments", () => {
   });
 
   test("VAAPI uploads frames to the GPU and names its device", () => {
-    const args = buildFfmpegArgs(plan({ encoder: "vaapi", vaapiDevice: "/dev/dri/renderD129" }));
+    const args = encoderProcess("vaapi", "/dev/dri/renderD129");
     expect(after(args, "-vaapi_device")).toBe("/dev/dri/renderD129");
     expect(after(args, "-vf")).toEndWith("format=nv12,hwupload");
   });
@@ -67,9 +70,9 @@ describe("sources per OS", () => {
     for (const run of expectedRuns) expect(joined).toContain(`\u0000${run.join("\u0000")}\u0000`);
   });
 
-  test("two pipes, one per stream: each packet's framecrc line, then its Annex B or s16le bytes", () => {
+  test("two pipes, one per stream: each packet's framecrc line, then its raw video or s16le bytes", () => {
     const args = buildFfmpegArgs(base);
-    expect(args.filter((a) => a.includes("pipe\\:"))).toEqual(["[f=framecrc]pipe\\:3|[f=h264:onfail=abort]pipe\\:3", "[f=framecrc]pipe\\:4|[f=s16le:onfail=abort]pipe\\:4"]);
+    expect(args.filter((a) => a.includes("pipe\\:"))).toEqual(["[f=framecrc]pipe\\:3|[f=rawvideo:onfail=abort]pipe\\:3", "[f=framecrc]pipe\\:4|[f=s16le:onfail=abort]pipe\\:4"]);
     // One 20 ms Opus frame per PCM packet.
     expect(after(args, "-af")).toContain("asetnsamples=n=960:p=0");
     expect(args.filter((a) => a === "-flush_packets")).toHaveLength(2);
@@ -129,7 +132,7 @@ describe("ffmpeg output parsers", () => {
 
 describe("capture and encoder processes (adaptive video)", () => {
   test("the capture writes raw yuv420p frames, framed on fd 3, and encodes nothing", () => {
-    const args = buildFfmpegArgs(plan({ rawVideo: true, encoder: "vaapi" }));
+    const args = buildFfmpegArgs(plan({ encoder: "vaapi" }));
     expect(args).not.toContain("libx264");
     expect(args).not.toContain("-vaapi_device");
     expect(after(args, "-c:v")).toBe("rawvideo");
