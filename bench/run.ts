@@ -58,7 +58,7 @@ function percentile(sorted: number[], p: number): number {
 
 const flags = (url: string, extra: Partial<PublishFlags> = {}): PublishFlags => ({
   url, source: "test", size: "1280x720", fps: "30", "video-bitrate": "2500k", "min-video-bitrate": "150k", adapt: true, "stats-interval": "0", "keyframe-interval": "2", encoder: "x264",
-  "audio-bitrate": "128k", audio: true, video: true, loop: false, "connect-timeout": "10", log: "text", quiet: true, verbose: false, ...extra,
+  "audio-bitrate": "128k", audio: true, video: true, loop: false, "connect-timeout": "10", reconnect: true, log: "text", quiet: true, verbose: false, ...extra,
 });
 
 interface ThreadCpu {

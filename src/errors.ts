@@ -3,7 +3,7 @@
  * exit statuses in one table (src/cli/exit-codes.ts). Messages are one line, name the value that
  * was wrong, and never contain a secret (callers pass values through the redactor first).
  */
-export type ErrorCode = "usage" | "refused" | "unreachable" | "media" | "connection";
+export type ErrorCode = "usage" | "refused" | "unreachable" | "media" | "connection" | "internal";
 
 export class WhipcastError extends Error {
   constructor(
@@ -27,6 +27,8 @@ export class EndpointRefusedError extends WhipcastError {
   constructor(
     message: string,
     readonly status?: number,
+    /** The endpoint's Retry-After (429), ms. */
+    readonly retryAfterMs?: number,
   ) {
     super("refused", message);
   }
@@ -37,6 +39,8 @@ export class EndpointUnreachableError extends WhipcastError {
   constructor(
     message: string,
     readonly status?: number,
+    /** The endpoint's Retry-After (503), ms. */
+    readonly retryAfterMs?: number,
   ) {
     super("unreachable", message);
   }
@@ -56,20 +60,37 @@ export class ConnectionError extends WhipcastError {
   }
 }
 
+/**
+ * Anything whipcast did not anticipate, on whichever thread it happened: a bug, reported as one
+ * line with exit status 1, never as a stack trace and never disguised as a network failure.
+ */
+export class InternalError extends WhipcastError {
+  constructor(message: string) {
+    super("internal", message);
+  }
+}
+
+/** Any thrown value as a WhipcastError: one of ours as it is, anything else as an InternalError. */
+export function asWhipcastError(error: unknown): WhipcastError {
+  if (error instanceof WhipcastError) return error;
+  return new InternalError(`unexpected error: ${firstLine(error instanceof Error ? error.message : String(error)) || "(no message)"}`);
+}
+
 /** Serializable form, for errors that cross a Worker boundary. */
 export interface ErrorPayload {
   code: ErrorCode;
   message: string;
   status?: number;
+  retryAfterMs?: number;
 }
 
 export function toPayload(error: unknown): ErrorPayload {
   if (error instanceof WhipcastError) {
-    const status = (error as { status?: number }).status;
-    return status === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, status };
+    const { status, retryAfterMs } = error as { status?: number; retryAfterMs?: number };
+    return { code: error.code, message: error.message, ...(status !== undefined ? { status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: "connection", message: firstLine(message) };
+  const internal = asWhipcastError(error);
+  return { code: internal.code, message: internal.message };
 }
 
 export function fromPayload(payload: ErrorPayload): WhipcastError {
@@ -77,13 +98,15 @@ export function fromPayload(payload: ErrorPayload): WhipcastError {
     case "usage":
       return new UsageError(payload.message);
     case "refused":
-      return new EndpointRefusedError(payload.message, payload.status);
+      return new EndpointRefusedError(payload.message, payload.status, payload.retryAfterMs);
     case "unreachable":
-      return new EndpointUnreachableError(payload.message, payload.status);
+      return new EndpointUnreachableError(payload.message, payload.status, payload.retryAfterMs);
     case "media":
       return new MediaError(payload.message);
     case "connection":
       return new ConnectionError(payload.message);
+    case "internal":
+      return new InternalError(payload.message);
   }
 }
 

@@ -70,6 +70,20 @@ export interface SessionConfig {
   sendHeldMedia: boolean;
   /** Gather 127.0.0.1 as a host candidate (loopback-only hosts, network namespaces). */
   loopbackCandidates: boolean;
+  /** Replace a lost session with a new one (--no-reconnect: end the run instead, exit 6). */
+  reconnect: boolean;
+  /** Give up reconnecting after this long (--reconnect-timeout); undefined: never. */
+  reconnectTimeoutMs?: number;
+  /** Where the wrapping counters start (tests of long runs start them just below their wrap). */
+  counterStart?: CounterStart;
+}
+
+/** Starting values of the counters that wrap: RTCP SR packet/octet counts (u32), transport-wide and RTP sequence numbers (u16). */
+export interface CounterStart {
+  packets: number;
+  octets: number;
+  transportSequence: number;
+  rtpSequence?: number;
 }
 
 export type SessionCommand =
@@ -77,10 +91,16 @@ export type SessionCommand =
   | { type: "video"; data: ArrayBuffer; captureNs: bigint; keyframe: boolean; receivedNs: bigint }
   | { type: "stop" };
 
-export type SessionState = "signalling" | "connecting" | "connected" | "stopping" | "stopped";
+export type SessionState = "signalling" | "connecting" | "connected" | "reconnecting" | "stopping" | "stopped";
+
+/** On a reconnect's states: which attempt, and how long since the session was lost. */
+export interface ReconnectInfo {
+  attempt: number;
+  afterMs: number;
+}
 
 export type SessionEvent =
-  | { type: "state"; state: SessionState; detail?: string }
+  | { type: "state"; state: SessionState; detail?: string; reconnect?: ReconnectInfo }
   /** The bandwidth estimate moved (bits per second on the wire, all streams). */
   | { type: "target"; bps: number; reason: string }
   /** The endpoint asked for a keyframe (PLI, FIR), or stale video was dropped from the queue. */
@@ -88,7 +108,7 @@ export type SessionEvent =
   | { type: "stats"; stats: TransportStats }
   | { type: "log"; level: "debug" | "info" | "warn"; message: string }
   | { type: "error"; error: ErrorPayload }
-  | { type: "stopped"; deleted: boolean; detail?: string; sent: SentSummary };
+  | { type: "stopped"; deleted: boolean; detail?: string; sent: SentSummary; reconnects: number };
 
 /** One second of the session's sending, for the live status line and stats events. */
 export interface TransportStats {

@@ -34,6 +34,8 @@ const publishArgs = {
   ffmpeg: { type: "string", description: "ffmpeg binary (or WHIPCAST_FFMPEG)", valueHint: "PATH" },
   "ice-server": { type: "string", description: "STUN/TURN server, repeatable: stun:HOST:PORT, turn:USER:PASS@HOST:PORT", valueHint: "URL" },
   "connect-timeout": { type: "string", default: "10", description: "Seconds to wait for the endpoint to answer", valueHint: "SECONDS" },
+  reconnect: { type: "boolean", default: true, description: "Reconnect by itself when the session is lost", negativeDescription: "End with exit 6 when the session is lost" },
+  "reconnect-timeout": { type: "string", description: "Give up reconnecting after this long (default: never)", valueHint: "SECONDS" },
   log: { type: "string", default: "text", description: "Log format: text or json" },
   quiet: { type: "boolean", default: false, description: "Print errors only" },
   verbose: { type: "boolean", default: false, description: "Print debug detail" },

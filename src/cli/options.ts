@@ -31,6 +31,8 @@ export interface PublishFlags {
   loop: boolean;
   ffmpeg?: string;
   "connect-timeout": string;
+  reconnect: boolean;
+  "reconnect-timeout"?: string;
   log: string;
   quiet: boolean;
   verbose: boolean;
@@ -61,6 +63,10 @@ export interface PublishOptions {
   ffmpeg: string | undefined;
   iceServers: IceServer[];
   timeoutMs: number;
+  /** Replace a lost session (default); false ends the run with exit 6 instead. */
+  reconnect: boolean;
+  /** Give up reconnecting after this long; undefined: never. */
+  reconnectTimeoutMs: number | undefined;
   log: "text" | "json";
   verbosity: "quiet" | "normal" | "verbose";
 }
@@ -149,9 +155,18 @@ export function resolvePublishOptions(flags: PublishFlags, iceFlags: string[], e
     ffmpeg: flags.ffmpeg,
     iceServers: iceFlags.map(parseIceServerFlag),
     timeoutMs: parseNumber("--connect-timeout", flags["connect-timeout"], 1, 300, false) * 1000,
+    reconnect: flags.reconnect,
+    reconnectTimeoutMs: reconnectTimeout(flags),
     log: oneOf("--log", flags.log, LOG_FORMATS),
     verbosity: flags.quiet ? "quiet" : flags.verbose ? "verbose" : "normal",
   };
+}
+
+function reconnectTimeout(flags: PublishFlags): number | undefined {
+  const raw = flags["reconnect-timeout"];
+  if (raw === undefined) return undefined;
+  if (!flags.reconnect) throw new UsageError("--reconnect-timeout has no effect with --no-reconnect; give one or the other");
+  return parseNumber("--reconnect-timeout", raw, 1, 31 * 24 * 3600, false) * 1000;
 }
 
 /** Every value given to a repeatable `--name` (`--name v` and `--name=v`). */

@@ -2,13 +2,13 @@ import { DEFAULT_OPUS_SETTINGS } from "../codec/opus-encoder.ts";
 import { EncoderControl, type EncoderSetting } from "../media/encoder-control.ts";
 import { AdaptiveVideoEncoder, type SwitchCause } from "../media/video-encoder.ts";
 import { formatStatus, type KeyframeReason, type StatusFigures, StatusLine, statusFields } from "./status-line.ts";
-import { fromPayload, MediaError, WhipcastError } from "../errors.ts";
+import { asWhipcastError, fromPayload, InternalError, MediaError, type WhipcastError } from "../errors.ts";
 import { MediaCapture } from "../media/capture.ts";
 import { selectEncoder } from "../media/encoder-select.ts";
 import { buildFfmpegArgs, type Encoder, type MediaPlan, type Os } from "../media/ffmpeg-args.ts";
 import { locateFfmpeg } from "../media/ffmpeg-locate.ts";
 import { probeFile } from "../media/probe.ts";
-import { type OpusCommand, type OpusEvent, type SessionCommand, type SessionConfig, type SessionEvent, type TransportStats, transferable } from "../protocol.ts";
+import { type CounterStart, type OpusCommand, type OpusEvent, type SessionCommand, type SessionConfig, type SessionEvent, type TransportStats, transferable } from "../protocol.ts";
 import { redactUrl } from "../redact.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { CleanupStack } from "./cleanup.ts";
@@ -17,6 +17,7 @@ import type { PublishOptions } from "./options.ts";
 import { formatBitrate } from "./units.ts";
 import { workerUrl } from "../workers.ts";
 import { startServerWorker } from "./serve.ts";
+import { STOP_BUDGET } from "../stop-budget.ts";
 
 export interface PublishHooks {
   onConnected?: (atNs: bigint) => void;
@@ -26,6 +27,8 @@ export interface PublishHooks {
   statusLine?: StatusLine;
   /** The viewer address of the embedded server (no URL given), once the stream is live on it; printed on stdout by default. */
   onWatchAddress?: (url: string) => void;
+  /** Start the wrapping counters here (tests of hours-long runs, in seconds). */
+  counterStart?: CounterStart;
 }
 
 /** The stream name used on the embedded server. */
@@ -89,7 +92,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       // No endpoint given: serve one here, on loopback, and publish to it.
       const server = await startServerWorker({ host: "127.0.0.1", port: 0, preferPort: 8080, token: undefined, viewerToken: undefined, maxViewers: 20, iceServers: opts.iceServers }, log);
       // Registered first, so it closes last: after the WHIP DELETE has reached it.
-      cleanup.push("embedded server", () => server.stop());
+      cleanup.push("embedded server", () => server.stop(STOP_BUDGET.embeddedServerMs));
       url = `${server.origin}/whip/${EMBEDDED_STREAM}`;
       watchAddress = `${server.origin}/watch/${EMBEDDED_STREAM}`;
     }
@@ -132,7 +135,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     };
     const args = buildFfmpegArgs(plan);
     const control = new EncoderControl({ width: opts.width, height: opts.height, fps: opts.fps, maxBitrate: opts.videoBitrate, minBitrate: opts.minVideoBitrate, audioBitrate: audio ? opts.audioBitrate : 0, adapt: opts.adapt });
-    const figures: StatusFigures = { state: "starting", stats: undefined, keyframes: {}, ...(video ? { video: control.setting } : {}) };
+    const figures: StatusFigures = { state: "starting", stats: undefined, keyframes: {}, reconnects: 0, ...(video ? { video: control.setting } : {}) };
     let audioRate = opts.audioBitrate;
     let nextKeyframeReason: KeyframeReason = "start";
     let connectedAt: number | undefined;
@@ -163,6 +166,15 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         switch (ev.type) {
           case "state":
             figures.state = ev.state === "connected" ? "live" : ev.state;
+            if (ev.state === "connected" && ev.reconnect) {
+              // A replaced session starts with a fresh IDR, whatever the source.
+              figures.reconnects++;
+              if (videoEncoder) {
+                nextKeyframeReason = "start";
+                videoEncoder.keyframe();
+              }
+              break;
+            }
             // A live source starts with a fresh IDR: what was captured while connecting is dropped.
             if (ev.state === "connected" && videoEncoder && opts.source.kind !== "file") {
               connectedAt = performance.now();
@@ -199,7 +211,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         }
       };
     });
-    session.onerror = (e) => fail(new MediaError(`session worker failed: ${e.message}`));
+    session.onerror = (e) => fail(new InternalError(`session worker failed: ${e.message}`));
 
     /** The estimate moved: maybe a new encoder setting, maybe a lower Opus rate. Each step is logged once. */
     // Why the estimate last went down, and up: a step is logged with the reason for its direction.
@@ -273,18 +285,22 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       timeoutMs: opts.timeoutMs,
       loopbackCandidates: process.env.WHIPCAST_LOOPBACK_CANDIDATES !== "0",
       sendHeldMedia: opts.source.kind === "file",
+      reconnect: opts.reconnect,
+      ...(hooks.counterStart ? { counterStart: hooks.counterStart } : {}),
+      ...(opts.reconnectTimeoutMs !== undefined ? { reconnectTimeoutMs: opts.reconnectTimeoutMs } : {}),
     };
     postSession({ type: "start", config, audioInput: channel?.port2 ?? null }, channel ? [channel.port2] : []);
     cleanup.push("WHIP session", async () => {
       postSession({ type: "stop" });
-      const stopped = await Promise.race([sessionStopped, Bun.sleep(2_500).then(() => undefined)]);
+      const stopped = await Promise.race([sessionStopped, Bun.sleep(STOP_BUDGET.sessionMs).then(() => undefined)]);
       if (stopped?.deleted) log.debug("WHIP session deleted");
       else if (stopped && stopped.detail) log.warn(`could not delete the WHIP session: ${stopped.detail}`);
       if (stopped) {
         const { videoFrames, audioPackets, retransmitted, latencyP50Ms, latencyP99Ms, pacingP50Ms, pacingP99Ms } = stopped.sent;
         let latency = latencyP50Ms !== undefined ? `; frame hand-off p50 ${latencyP50Ms.toFixed(2)} ms, p99 ${latencyP99Ms?.toFixed(2)} ms` : "";
         if (pacingP50Ms !== undefined) latency += ` (pacing p50 ${pacingP50Ms.toFixed(1)} ms, p99 ${pacingP99Ms?.toFixed(1)} ms)`;
-        log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)${latency}`, { ...stopped.sent });
+        const reconnects = stopped.reconnects > 0 ? ` over ${stopped.reconnects + 1} sessions (${stopped.reconnects} reconnect${stopped.reconnects === 1 ? "" : "s"})` : "";
+        log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)${reconnects}${latency}`, { ...stopped.sent, reconnects: stopped.reconnects });
       }
     });
 
@@ -340,7 +356,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     });
     if (capture.pid !== undefined) hooks.onFfmpegPid?.(capture.pid);
     // Registered last, so it is stopped first: no new media while the session winds down.
-    cleanup.push("ffmpeg", () => capture.stop(500));
+    cleanup.push("ffmpeg", () => capture.stop(STOP_BUDGET.ffmpegGraceMs));
     cleanup.push("opus flush", () => opus?.postMessage({ type: "close" } satisfies OpusCommand));
 
     if (opts.durationSeconds !== undefined) {
@@ -355,7 +371,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
 
   run()
     .catch((error: unknown) => {
-      firstError ??= error instanceof WhipcastError ? error : new MediaError(error instanceof Error ? error.message : String(error));
+      firstError ??= asWhipcastError(error);
     })
     .finally(async () => {
       stopping = true;

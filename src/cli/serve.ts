@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { fromPayload, UsageError, WhipcastError } from "../errors.ts";
+import { fromPayload, InternalError, UsageError } from "../errors.ts";
+import { STOP_BUDGET } from "../stop-budget.ts";
 import type { ServerConfig, ServerEvent } from "../protocol.ts";
 import { isLoopbackHost } from "../server/server.ts";
 import { parseIceServerFlag } from "../whip/ice-server-url.ts";
@@ -55,8 +56,8 @@ export function resolveServeOptions(flags: ServeFlags, iceFlags: string[], rando
 
 export interface ServerHandle {
   origin: string;
-  /** Close every session and the listener. Idempotent. */
-  stop(): Promise<void>;
+  /** Close every session and the listener, within `budgetMs`. Idempotent. */
+  stop(budgetMs?: number): Promise<void>;
 }
 
 /** Start the server Worker; resolves once it listens, rejects with a WhipcastError if it cannot. */
@@ -72,10 +73,10 @@ export function startServerWorker(config: ServerConfig, log: Logger): Promise<Se
         case "listening":
           resolve({
             origin: ev.origin,
-            stop: () =>
+            stop: (budgetMs = STOP_BUDGET.serverMs) =>
               (stopping ??= (async () => {
                 worker.postMessage({ type: "stop" });
-                await Promise.race([done, Bun.sleep(3_000)]);
+                await Promise.race([done, Bun.sleep(budgetMs)]);
                 worker.terminate();
               })()),
           });
@@ -92,7 +93,7 @@ export function startServerWorker(config: ServerConfig, log: Logger): Promise<Se
           break;
       }
     };
-    worker.onerror = (e) => reject(new WhipcastError("usage", `server failed: ${e.message}`));
+    worker.onerror = (e) => reject(new InternalError(`server failed: ${e.message}`));
     worker.postMessage({ type: "start", config });
   });
 }

@@ -9,6 +9,8 @@ export interface StatusFigures {
   stats: TransportStats | undefined;
   video?: EncoderSetting;
   keyframes: Partial<Record<KeyframeReason, number>>;
+  /** Sessions replaced after a loss so far. */
+  reconnects: number;
 }
 
 /** `2.41M`, `131k`: short bitrates for a status line. */
@@ -36,13 +38,14 @@ export function formatStatus(f: StatusFigures): string {
   const reasons = Object.entries(f.keyframes).filter(([, n]) => (n ?? 0) > 0);
   const total = reasons.reduce((n, [, c]) => n + (c ?? 0), 0);
   parts.push(`keyframes ${total}${reasons.length > 0 ? ` (${reasons.map(([r, n]) => `${n} ${r}`).join(", ")})` : ""}`);
+  if (f.reconnects > 0) parts.push(`reconnects ${f.reconnects}`);
   return parts.join(" · ");
 }
 
 /** The same figures as fields of a stats event (text `key=value` or JSON). */
 export function statusFields(f: StatusFigures): Record<string, string | number> {
   const s = f.stats;
-  const out: Record<string, string | number> = { state: f.state };
+  const out: Record<string, string | number> = { state: f.state, reconnects: f.reconnects };
   if (s) {
     out.videoBps = s.videoBps;
     out.audioBps = s.audioBps;

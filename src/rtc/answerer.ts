@@ -4,6 +4,8 @@ import type { IceServer } from "../whip/link-header.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
 import { offerProblem, relayPeerConfig } from "./peer-config.ts";
 import { PeerError } from "./peer-error.ts";
+import { Liveness } from "../whip/liveness.ts";
+import { pathActivity } from "./path-activity.ts";
 
 /** How long a restarted ICE session may take to connect before the session is ended. */
 const RESTART_TIMEOUT_MS = 15_000;
@@ -18,6 +20,7 @@ export class Answerer {
   readonly pc: RTCPeerConnection;
   #closed = false;
   #restartDeadline: ReturnType<typeof setTimeout> | undefined;
+  #livenessTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(iceServers: IceServer[], loopback: boolean) {
     this.pc = new RTCPeerConnection(relayPeerConfig(iceServers, loopback));
@@ -90,6 +93,29 @@ export class Answerer {
     ].join("\r\n");
   }
 
+  /**
+   * Once connected, judge each second whether the client is still there (src/whip/liveness.ts):
+   * `steady` counts what it sends steadily (media from a publisher, RTCP from a viewer). Calls
+   * `onLost` once, with the reason, when it is not. A client that vanished without a DELETE
+   * is noticed in seconds, not after ICE consent's 30 s.
+   */
+  watchLiveness(steady: () => number, steadyName: string, onLost: (reason: string) => void): void {
+    const begin = () => {
+      if (this.#livenessTimer !== undefined || this.#closed) return;
+      const judge = new Liveness(performance.now(), steadyName);
+      this.#livenessTimer = setInterval(() => {
+        const verdict = judge.observe(pathActivity(this.pc, steady()), performance.now());
+        if (verdict.alive) return;
+        clearInterval(this.#livenessTimer);
+        onLost(verdict.reason);
+      }, 1_000);
+    };
+    if (this.pc.connectionState === "connected") begin();
+    this.onConnectionState((state) => {
+      if (state === "connected") begin();
+    });
+  }
+
   get connectionState(): Connection {
     return this.pc.connectionState;
   }
@@ -102,6 +128,7 @@ export class Answerer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#restartDeadline);
+    clearInterval(this.#livenessTimer);
     await this.pc.close().catch(() => {});
   }
 }

@@ -24,7 +24,7 @@ const HISTORY_SECONDS = 2;
 
 /** The session's media settings (SessionConfig), the ICE servers of this attempt, and callbacks. */
 export interface PublisherPeerOptions
-  extends Pick<SessionConfig, "video" | "audio" | "videoBitrate" | "startVideoBitrate" | "audioBitrate" | "adapt" | "minVideoBitrate" | "loopbackCandidates"> {
+  extends Pick<SessionConfig, "video" | "audio" | "videoBitrate" | "startVideoBitrate" | "audioBitrate" | "adapt" | "minVideoBitrate" | "loopbackCandidates" | "counterStart"> {
   iceServers: IceServer[];
   onKeyframeRequest?: (cause: KeyframeCause) => void;
   /** The estimate moved (bits per second, all streams). */
@@ -61,8 +61,12 @@ export class PublisherPeer {
     this.estimator = options.adapt
       ? new BandwidthEstimator({ minBps: options.minVideoBitrate + audioBps, maxBps: overhead(options.videoBitrate + audioBps), startBps: overhead(options.startVideoBitrate + audioBps) })
       : undefined;
+    const start = options.counterStart;
+    const counts = start ? { packets: start.packets, octets: start.octets } : undefined;
+    const firstSequence = start?.rtpSequence !== undefined ? { firstSequence: start.rtpSequence & 0xffff } : {};
     this.transport = new SendTransport({
       pacingTargetBps: overhead(options.videoBitrate + audioBps),
+      ...(start ? { firstSequence: start.transportSequence } : {}),
       ...(this.estimator ? { estimator: this.estimator } : {}),
       ...(options.onTarget ? { onTarget: options.onTarget } : {}),
       onKeyframeRequest: (ssrc, cause) => {
@@ -83,6 +87,8 @@ export class PublisherPeer {
           historyCapacity: historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD),
           clock: () => this.#clocks?.video,
           numberOnRelease: true,
+          ...(counts ? { counts } : {}),
+          ...firstSequence,
         }),
       };
     }
@@ -93,7 +99,7 @@ export class PublisherPeer {
       this.#audio = {
         sender,
         packetizer: new OpusPacketizer({ maxPayloadSize: MAX_PAYLOAD }),
-        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio, numberOnRelease: true }),
+        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio, numberOnRelease: true, ...(counts ? { counts } : {}), ...firstSequence }),
       };
     }
   }

@@ -11,6 +11,10 @@ import { TwccResponder } from "./twcc-responder.ts";
  */
 export class ReceivingPeer extends Answerer {
   readonly kinds = new Set<MediaKind>();
+  /** RTP packets received so far (liveness reads it; also "when did media last come"). */
+  packetsReceived = 0;
+  /** performance.now() of the latest RTP packet. */
+  lastPacketAt: number | undefined;
   readonly #twcc: TwccResponder;
 
   constructor(
@@ -30,7 +34,11 @@ export class ReceivingPeer extends Answerer {
     this.pc.onTrack.subscribe((track) => {
       const kind = track.kind as MediaKind;
       this.kinds.add(kind);
-      track.onReceiveRtp.subscribe((packet) => events.packet(kind, packet));
+      track.onReceiveRtp.subscribe((packet) => {
+        this.packetsReceived++;
+        this.lastPacketAt = performance.now();
+        events.packet(kind, packet);
+      });
     });
     this.pc.onTransceiverAdded.subscribe((transceiver) => {
       transceiver.receiver.onRtcp.subscribe((packet) => {

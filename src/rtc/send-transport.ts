@@ -29,6 +29,8 @@ export interface SendTransportOptions {
   onKeyframeRequest?: (ssrc: number | undefined, cause: KeyframeCause) => void;
   /** The estimator's target moved (after a feedback or report). */
   onTarget?: (bps: number) => void;
+  /** The first transport-wide sequence number (u16, wraps); tests start it near 2^16. */
+  firstSequence?: number;
 }
 
 export interface TransportCounters {
@@ -38,6 +40,8 @@ export interface TransportCounters {
   fir: number;
   staleDropped: number;
   feedbacks: number;
+  /** Compound RTCP packets received from the endpoint (liveness reads it). */
+  rtcp: number;
 }
 
 interface Outgoing {
@@ -72,6 +76,7 @@ export class SendTransport {
     fir: 0,
     staleDropped: 0,
     feedbacks: 0,
+    rtcp: 0,
   };
   /** Per video frame: encoder output → last packet on the socket. */
   readonly handoff = new SendLatency();
@@ -92,6 +97,7 @@ export class SendTransport {
   constructor(readonly options: SendTransportOptions) {
     this.#now = options.now ?? (() => performance.now());
     this.pacer = new Pacer<Outgoing>(options.estimator?.targetBps ?? options.pacingTargetBps);
+    if (options.firstSequence !== undefined) this.#sequence = options.firstSequence & 0xffff;
   }
 
   add(pipeline: SenderPipeline): void {
@@ -216,6 +222,7 @@ export class SendTransport {
 
   #onRtcp(compound: Uint8Array): void {
     if (this.#closed) return;
+    this.counters.rtcp++;
     const now = this.#now();
     const estimator = this.options.estimator;
     const before = estimator?.targetBps;

@@ -20,6 +20,13 @@ export interface SenderPipelineOptions {
    * so each viewer's gaps still match what the publisher can repair.
    */
   numberOnRelease?: boolean;
+  /**
+   * Where the Sender Report counts start (RFC 3550 §6.4.1: 32-bit packet and octet counts,
+   * which wrap). Tests start them just below 2^32; otherwise 0, as werift does.
+   */
+  counts?: { packets: number; octets: number };
+  /** With numberOnRelease: the first RTP sequence number (u16); tests start it near 2^16. */
+  firstSequence?: number;
 }
 
 /**
@@ -49,6 +56,10 @@ export class SenderPipeline {
   ) {
     this.history = new PacketHistory<RtpPacket>(Math.max(1, options.historyCapacity));
     this.reports = new CaptureClockSenderReports(sender, options.clock);
+    if (options.counts) {
+      sender.packetCount = options.counts.packets >>> 0;
+      sender.octetCount = options.counts.octets >>> 0;
+    }
     this.#original = sender.handleRtcpPacket.bind(sender);
     // NACKs are answered here, through the pacer; everything else werift handles as before.
     sender.handleRtcpPacket = (packet) => {
@@ -115,7 +126,9 @@ export class SenderPipeline {
       s.headerBytesSent += packet.header.serializeSize;
       return;
     }
-    s.octetCount += packet.payload.length;
+    // Both counts are 32-bit on the wire and wrap (RFC 3550 §6.4.1); werift never wraps the
+    // octet count, and its SR serializer throws past 2^32 − 1 (4 GiB: ~2.4 h at 4 Mbit/s).
+    s.octetCount = (s.octetCount + packet.payload.length) >>> 0;
     s.headerBytesSent += packet.header.serializeSize;
     s.packetCount = (s.packetCount + 1) >>> 0;
     s.rtpCache[packet.header.sequenceNumber % WERIFT_RTP_CACHE_SIZE] = packet;
@@ -126,7 +139,7 @@ export class SenderPipeline {
   /** Called just before the packet is encrypted: its final sequence number, when numbering on release. */
   number(packet: RtpPacket, priority: PacketPriority): void {
     if (!this.options.numberOnRelease || priority === "retransmission" || priority === "padding") return;
-    this.#nextSequence ??= packet.header.sequenceNumber;
+    this.#nextSequence ??= this.options.firstSequence ?? packet.header.sequenceNumber;
     packet.header.sequenceNumber = this.#nextSequence;
     this.#nextSequence = (this.#nextSequence + 1) & 0xffff;
     this.sender.sequenceNumber = packet.header.sequenceNumber;

@@ -34,6 +34,11 @@ export class SendingPeer extends Answerer {
     this.#transport = new SendTransport({ pacingTargetBps: sending.pacingTargetBps, onKeyframeRequest: () => sending.onKeyframeRequest() });
   }
 
+  /** RTCP compound packets received from the viewer so far (liveness reads it). */
+  get rtcpReceived(): number {
+    return this.#transport.counters.rtcp;
+  }
+
   /** Answer, every kind `send` allows as sendonly, and set up its pipeline. */
   async acceptSending(offer: string, send: (kind: MediaKind) => boolean): Promise<string> {
     const sdp = await this.answer(offer, (kind) => (send(kind) ? "sendonly" : "inactive"));

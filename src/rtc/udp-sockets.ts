@@ -35,6 +35,15 @@ interface ConnectionSockets {
 }
 
 const tuned = new WeakSet<DgramSocket>();
+/** Per socket: sends or receives the kernel answered with ICMP port unreachable (ECONNREFUSED). */
+const refusals = new WeakMap<DgramSocket, { count: number }>();
+
+/** How many of the peer's datagrams the kernel has reported unreachable so far (liveness reads it). */
+export function unreachableCount(pc: RTCPeerConnection): number {
+  let n = 0;
+  for (const socket of udpSockets(pc)) n += refusals.get(socket)?.count ?? 0;
+  return n;
+}
 
 /** Every UDP socket the peer has gathered so far (an ICE restart's gather opens new ones). */
 function udpSockets(pc: RTCPeerConnection): DgramSocket[] {
@@ -57,14 +66,17 @@ function refused(error: unknown): boolean {
  * earlier datagram's ICMP error. Other call shapes (connected sockets, buffer lists with offsets)
  * pass through unchanged; whipcast's peers never connect their sockets.
  */
-function resendAfterStaleIcmp(socket: DgramSocket): void {
+function resendAfterStaleIcmp(socket: DgramSocket, refused_: { count: number }): void {
   const send = socket.send.bind(socket);
   socket.send = (...args: unknown[]) => {
     const [data, port, address, callback] = args;
     if (args.length > 4 || typeof port !== "number" || typeof address !== "string" || (callback !== undefined && typeof callback !== "function")) return send(...args);
     const done = callback as SendCallback | undefined;
     send(data, port, address, (error: Error | null, bytes?: number) => {
-      if (refused(error)) send(data, port, address, done ?? (() => {}));
+      if (refused(error)) {
+        refused_.count++;
+        send(data, port, address, done ?? (() => {}));
+      }
       else done?.(error, bytes);
     });
   };
@@ -86,12 +98,15 @@ export function tuneUdpSockets(pc: RTCPeerConnection, receiveBufferBytes = RECEI
     } catch {
       // A limit the system refuses: that socket keeps its default buffer.
     }
-    resendAfterStaleIcmp(socket);
+    const counter = { count: 0 };
+    refusals.set(socket, counter);
+    resendAfterStaleIcmp(socket, counter);
     // The same ICMP report can instead surface on the receive side, as an "error" event; werift
     // listens for none, so it would end the process. It says nothing about the path ICE chose
     // (consent checks judge that), so it is dropped; any other socket error still ends the run.
     socket.on("error", (error) => {
       if (!refused(error)) throw error;
+      counter.count++;
     });
   }
   return count;

@@ -12,6 +12,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface RouteOptions {
   relay: Relay;
+  /** The client's address, which the relay's per-client limits count by. */
+  clientAddress?: (req: Request) => string;
   /** Bearer token needed to publish (WHIP), if any. */
   token?: string;
   /** Bearer token needed to view (WHEP), if any. */
@@ -35,6 +37,7 @@ const REFUSALS: Record<RelayRefusal, [number, string]> = {
   "no-such-stream": [404, "No such stream"],
   "no-such-session": [404, "No such session"],
   "too-many-viewers": [503, "Too many viewers"],
+  "too-many-pending": [429, "Too many unconnected sessions"],
   "if-match-required": [428, "If-Match required"],
   "malformed-sdpfrag": [400, "Malformed sdpfrag"],
   "etag-mismatch": [412, "ETag mismatch"],
@@ -86,7 +89,8 @@ export function routes(o: RouteOptions): (req: Request) => Promise<Response> {
       if (collection && req.method === "POST") {
         requireType(req, "application/sdp");
         const offer = await readBody(req);
-        const created = kind === "whip" ? await o.relay.publish(stream, offer) : await o.relay.view(stream, offer);
+        const client = o.clientAddress?.(req) ?? "unknown";
+        const created = kind === "whip" ? await o.relay.publish(stream, offer, client) : await o.relay.view(stream, offer, client);
         const headers = new Headers({ ...CORS, "content-type": "application/sdp", location: `/${kind}/${stream}/${created.id}`, etag: created.etag, "accept-patch": SDPFRAG_TYPE });
         for (const link of o.iceLinks) headers.append("link", link);
         return new Response(created.answer, { status: 201, headers });

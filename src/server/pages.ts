@@ -86,7 +86,7 @@ const volume = document.getElementById("volume"), statusEl = document.getElement
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
 // Browsers refuse to autoplay sound without a gesture: start muted, let the viewer unmute.
 video.muted = true;
-let pc, resource, playing = true, retry, last;
+let pc, resource, playing = true, retry, last, lost;
 const auth = () => (token ? { authorization: "Bearer " + token } : {});
 const setStatus = (s) => { statusEl.textContent = s; video.dataset.state = s; };
 
@@ -99,9 +99,15 @@ async function start() {
   pc.addTransceiver("audio", { direction: "recvonly" });
   const stream = new MediaStream();
   pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; };
+  const mine = pc;
   pc.onconnectionstatechange = () => {
-    if (pc && pc.connectionState === "connected") setStatus("live");
-    if (pc && (pc.connectionState === "failed" || pc.connectionState === "closed")) { stopSession(); schedule(); }
+    if (pc !== mine) return;
+    const state = pc.connectionState;
+    if (state === "connected") { clearTimeout(lost); setStatus("live"); }
+    if (state === "failed" || state === "closed") { stopSession(); schedule(); }
+    // The server gone or restarted: nothing answers our consent checks. Join again after 4 s
+    // of that rather than the browser's 30 s (the publisher may be back by then, or soon).
+    if (state === "disconnected") { clearTimeout(lost); lost = setTimeout(() => { if (pc === mine && pc.connectionState !== "connected") { setStatus("reconnecting…"); stopSession(); schedule(); } }, 4000); }
   };
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((r) => { if (pc.iceGatheringState === "complete") r(); else pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()); setTimeout(r, 2000); });
@@ -119,7 +125,7 @@ async function start() {
     schedule();
   }
 }
-function schedule() { if (playing) retry = setTimeout(start, 2000); }
+function schedule() { clearTimeout(retry); if (playing) retry = setTimeout(start, 2000); }
 function stopSession() {
   if (resource) { fetch(resource, { method: "DELETE", headers: auth(), keepalive: true }).catch(() => {}); resource = undefined; }
   if (pc) { const p = pc; pc = undefined; p.close(); }

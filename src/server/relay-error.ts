@@ -9,6 +9,7 @@ export type RelayRefusal =
   | "no-such-stream"
   | "no-such-session"
   | "too-many-viewers"
+  | "too-many-pending"
   | "if-match-required"
   | "malformed-sdpfrag"
   | "etag-mismatch"
@@ -21,7 +22,7 @@ export class RelayError extends Error {
   constructor(
     readonly refusal: RelayRefusal,
     readonly detail: string,
-    /** Seconds after which the same request may succeed (a full stream). */
+    /** Seconds after which the same request may succeed (a full stream, too many pending). */
     readonly retryAfterSeconds?: number,
   ) {
     super(detail);

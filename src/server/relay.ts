@@ -7,6 +7,16 @@ import { RelayError } from "./relay-error.ts";
 import { Publication } from "./publication.ts";
 import { Viewer } from "./viewer.ts";
 
+/** A session (publisher or viewer) that has not connected in this long is removed, its slot freed. */
+export const CONNECT_DEADLINE_MS = 10_000;
+/** Sessions not yet connected, per client address: one local script cannot take every slot. */
+export const MAX_PENDING_PER_CLIENT = 8;
+/**
+ * A publication with no media for this long may be replaced by a new POST to its name: its
+ * publisher is reconnecting (it saw the session die first), or gone without a DELETE.
+ */
+export const REPLACEABLE_AFTER_MS = 1_500;
+
 export interface RelayOptions {
   iceServers: IceServer[];
   /** Offer 127.0.0.1 as a candidate (the server is bound to loopback). */
@@ -22,6 +32,8 @@ export type SessionKind = "whip" | "whep";
 interface Entry<S extends Answerer> {
   session: S;
   etag: string;
+  /** Until it connects: the client address it counts against, and its deadline. */
+  pending?: { client: string; deadline: ReturnType<typeof setTimeout> };
 }
 
 interface Stream {
@@ -45,55 +57,125 @@ export interface StreamInfo {
  */
 export class Relay {
   readonly #streams = new Map<string, Stream>();
+  /** Unconnected sessions per client address. */
+  readonly #pending = new Map<string, number>();
   #closed = false;
   onChange: () => void = () => {};
 
   constructor(readonly options: RelayOptions) {}
 
-  async publish(name: string, offer: string): Promise<{ id: string; etag: string; answer: string }> {
-    if (this.#streams.has(name)) throw new RelayError("stream-live", `stream "${name}" already has a publisher; DELETE its session first`);
+  /**
+   * A WHIP POST. A name that is live is refused (409), unless its publication has sent nothing
+   * for REPLACEABLE_AFTER_MS: then this publisher takes it over and the viewers still
+   * connected carry on with it (its publisher reconnecting, seen from this side).
+   */
+  async publish(name: string, offer: string, client = "unknown"): Promise<{ id: string; etag: string; answer: string }> {
+    const existing = this.#streams.get(name);
+    if (existing && !this.#replaceable(existing)) throw new RelayError("stream-live", `stream "${name}" already has a publisher; DELETE its session first`);
+    this.#admit(client);
     const publication = new Publication(this.options.iceServers, this.options.loopback, this.options.cacheBytes ?? 16 * 1024 * 1024);
     const answer = await publication.accept(offer).catch(async (error) => {
+      this.#release(client);
       await publication.close();
       throw refusal(error);
     });
     // A publisher that raced us to the same name while we answered wins; this one is refused.
-    if (this.#streams.has(name) || this.#closed) {
+    const now = this.#streams.get(name);
+    if ((now && now !== existing) || (now && !this.#replaceable(now)) || this.#closed) {
+      this.#release(client);
       await publication.close();
       throw new RelayError("stream-live", `stream "${name}" already has a publisher`);
     }
-    const stream: Stream = { name, id: newId(), publication: { session: publication, etag: newEtag() }, viewers: new Map() };
-    this.#streams.set(name, stream);
+    const entry: Entry<Publication> = { session: publication, etag: newEtag() };
+    let stream: Stream;
+    if (now) {
+      // Taken over: the old publication goes, the viewers follow the new one.
+      stream = now;
+      const old = stream.publication;
+      this.#settle(old);
+      stream.publication = entry;
+      stream.id = newId();
+      for (const v of stream.viewers.values()) v.session.follow(publication);
+      void old.session.close();
+      this.options.log?.("info", `stream "${name}": publisher replaced by a new session (${stream.id.slice(0, 8)}); ${stream.viewers.size} viewer(s) carry on`);
+    } else {
+      stream = { name, id: newId(), publication: entry, viewers: new Map() };
+      this.#streams.set(name, stream);
+      this.options.log?.("info", `stream "${name}": publisher connected (session ${stream.id.slice(0, 8)})`);
+    }
+    this.#pend(entry, client, () => this.#endPublication(stream, entry, `publisher did not connect within ${CONNECT_DEADLINE_MS / 1000} s`));
     publication.onConnectionState((state) => {
-      if (state === "failed" || state === "closed") void this.#endStream(stream, `publisher ${state}`);
+      if (state === "failed" || state === "closed") void this.#endPublication(stream, entry, `publisher ${state}`);
     });
-    this.options.log?.("info", `stream "${name}": publisher connected (session ${stream.id.slice(0, 8)})`);
+    publication.watchLiveness(() => publication.packetsReceived, "no media", (reason) => void this.#endPublication(stream, entry, `publisher vanished (${reason})`));
     this.onChange();
-    return { id: stream.id, etag: stream.publication.etag, answer };
+    return { id: stream.id, etag: entry.etag, answer };
   }
 
-  async view(name: string, offer: string): Promise<{ id: string; etag: string; answer: string }> {
+  async view(name: string, offer: string, client = "unknown"): Promise<{ id: string; etag: string; answer: string }> {
     const stream = this.#live(name);
     if (stream.viewers.size >= this.options.maxViewers) {
       throw new RelayError("too-many-viewers", `stream "${name}" already has ${stream.viewers.size} viewer(s), the server's limit (--max-viewers)`, 10);
     }
+    this.#admit(client);
     const viewer = new Viewer(stream.publication.session, this.options.iceServers, this.options.loopback);
     const id = newId();
     // Count the seat before the answer so concurrent joins cannot pass the limit together.
-    const entry = { session: viewer, etag: newEtag() };
+    const entry: Entry<Viewer> = { session: viewer, etag: newEtag() };
     stream.viewers.set(id, entry);
     try {
       const answer = await viewer.accept(offer);
+      this.#pend(entry, client, () => this.#endViewer(stream, id));
       viewer.onConnectionState((state) => {
         if (state === "failed" || state === "closed") void this.#endViewer(stream, id);
       });
+      viewer.watchLiveness(() => viewer.rtcpReceived, "no RTCP", () => void this.#endViewer(stream, id));
       this.onChange();
       return { id, etag: entry.etag, answer };
     } catch (error) {
       stream.viewers.delete(id);
+      this.#release(client);
       await viewer.close();
       throw refusal(error);
     }
+  }
+
+  #replaceable(stream: Stream): boolean {
+    const p = stream.publication.session;
+    if (p.connectionState !== "connected") return p.connectionState === "failed" || p.connectionState === "closed";
+    return performance.now() - (p.lastPacketAt ?? 0) >= REPLACEABLE_AFTER_MS;
+  }
+
+  /** Count one more unconnected session for `client`, or refuse it. */
+  #admit(client: string): void {
+    const n = this.#pending.get(client) ?? 0;
+    if (n >= MAX_PENDING_PER_CLIENT) {
+      throw new RelayError("too-many-pending", `${n} sessions from this address have not connected yet; each is removed ${CONNECT_DEADLINE_MS / 1000} s after its offer if it never connects`, CONNECT_DEADLINE_MS / 1000);
+    }
+    this.#pending.set(client, n + 1);
+  }
+
+  #release(client: string): void {
+    const n = (this.#pending.get(client) ?? 1) - 1;
+    if (n <= 0) this.#pending.delete(client);
+    else this.#pending.set(client, n);
+  }
+
+  /** Until `entry` connects it counts against `client`; if it never does, `expire` removes it. */
+  #pend(entry: Entry<Answerer>, client: string, expire: () => Promise<void>): void {
+    if (entry.session.connectionState === "connected") return this.#release(client);
+    entry.pending = { client, deadline: setTimeout(() => void expire(), CONNECT_DEADLINE_MS) };
+    entry.session.onConnectionState((state) => {
+      if (state === "connected") this.#settle(entry);
+    });
+  }
+
+  /** No longer pending (connected, or removed): the slot it held is free. Idempotent. */
+  #settle(entry: Entry<Answerer>): void {
+    if (!entry.pending) return;
+    clearTimeout(entry.pending.deadline);
+    this.#release(entry.pending.client);
+    entry.pending = undefined;
   }
 
   /**
@@ -167,8 +249,19 @@ export class Relay {
     const entry = stream.viewers.get(id);
     if (!entry) return;
     stream.viewers.delete(id);
+    this.#settle(entry);
     await entry.session.close();
     this.onChange();
+  }
+
+  /** End `stream` if `entry` is still its publication (a replaced one ends alone). */
+  async #endPublication(stream: Stream, entry: Entry<Publication>, why: string): Promise<void> {
+    if (stream.publication !== entry) {
+      this.#settle(entry);
+      await entry.session.close();
+      return;
+    }
+    await this.#endStream(stream, why);
   }
 
   async #endStream(stream: Stream, why: string): Promise<void> {
@@ -176,6 +269,7 @@ export class Relay {
     this.#streams.delete(stream.name);
     this.options.log?.("info", `stream "${stream.name}" ended: ${why}`);
     await Promise.all([...stream.viewers.keys()].map((id) => this.#endViewer(stream, id)));
+    this.#settle(stream.publication);
     await stream.publication.session.close();
     this.onChange();
   }

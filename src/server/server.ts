@@ -18,10 +18,16 @@ export function isLoopbackHost(host: string): boolean {
 /** `whipcast serve`: the relay behind its HTTP routes, listening. */
 export function startServer(config: ServerConfig, log: (level: "info" | "debug", message: string) => void): RunningServer {
   const relay = new Relay({ iceServers: config.iceServers, loopback: isLoopbackHost(config.host), maxViewers: config.maxViewers, log });
-  const fetch = routes({ relay, token: config.token, viewerToken: config.viewerToken, iceLinks: iceLinks(config.iceServers) });
+  let server: Server<undefined>;
+  const fetch = routes({
+    relay,
+    token: config.token,
+    viewerToken: config.viewerToken,
+    iceLinks: iceLinks(config.iceServers),
+    clientAddress: (req) => server.requestIP(req)?.address ?? "unknown",
+  });
   const listen = (port: number): Server<undefined> =>
     Bun.serve({ hostname: config.host, port, fetch, maxRequestBodySize: MAX_BODY_BYTES * 4, idleTimeout: 30, development: false });
-  let server: Server<undefined>;
   try {
     server = listen(config.preferPort ?? config.port);
   } catch (error) {

@@ -32,28 +32,58 @@ const VIEWER_PACING_TARGET_BPS = 20_000_000;
  * re-issued from the publisher's, so audio and video stay in sync.
  */
 export class Viewer extends SendingPeer {
+  #publication: Publication;
   #videoLive = false;
+  /**
+   * Per kind: added to the publication's sequence numbers (mod 2^16). 0 for the first
+   * publication; after a republish, it carries on from the last number this viewer sent, so
+   * the receiver sees one continuous stream, not a jump it would NACK or reset on.
+   */
+  readonly #seqShift: Record<MediaKind, number | undefined> = { audio: 0, video: 0 };
+  readonly #lastSeq: Partial<Record<MediaKind, number>> = {};
   #unsubscribe: (() => void) | undefined;
   /** Live video held while the cached group is replayed. */
   #replaying: RtpPacket[] | undefined;
   #replayTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    readonly publication: Publication,
-    iceServers: IceServer[],
-    loopback: boolean,
-  ) {
+  constructor(publication: Publication, iceServers: IceServer[], loopback: boolean) {
     super(iceServers, loopback, {
       pacingTargetBps: VIEWER_PACING_TARGET_BPS,
       historyCapacity: HISTORY,
-      clock: (kind) => (publication.clocks[kind].known ? publication.clocks[kind] : undefined),
+      clock: (kind) => (this.#publication.clocks[kind].known ? this.#publication.clocks[kind] : undefined),
       // PLI and FIR from the viewer go to the publisher (the relay never encodes).
-      onKeyframeRequest: () => publication.requestKeyframe(),
+      onKeyframeRequest: () => this.#publication.requestKeyframe(),
     });
+    this.#publication = publication;
+  }
+
+  get publication(): Publication {
+    return this.#publication;
+  }
+
+  /**
+   * The stream's publisher came back (a new WHIP session under the same name): carry on from
+   * it. Video waits for its next keyframe (asked for now); sequence numbers continue this
+   * viewer's own, and Sender Reports follow the new publisher's clocks.
+   */
+  follow(publication: Publication): void {
+    if (publication === this.#publication) return;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    clearTimeout(this.#replayTimer);
+    this.#replaying = undefined;
+    this.#publication = publication;
+    this.#seqShift.audio = undefined;
+    this.#seqShift.video = undefined;
+    if (this.connectionState === "connected") {
+      this.#videoLive = false;
+      this.#subscribe();
+      publication.requestKeyframe();
+    }
   }
 
   async accept(offer: string): Promise<string> {
-    const sdp = await this.acceptSending(offer, (kind) => this.publication.kinds.size === 0 || this.publication.kinds.has(kind));
+    const sdp = await this.acceptSending(offer, (kind) => this.#publication.kinds.size === 0 || this.#publication.kinds.has(kind));
     this.onConnectionState((state) => {
       if (state === "connected" && !this.#unsubscribe) this.#start();
     });
@@ -63,13 +93,17 @@ export class Viewer extends SendingPeer {
   #start(): void {
     const video = this.tracks.video;
     if (video) {
-      const group = this.publication.cache.snapshot();
+      const group = this.#publication.cache.snapshot();
       if (group.length > 0) this.#replay(video, group);
       // With nothing cached yet the next keyframe starts the picture; ask for it now.
-      else this.publication.requestKeyframe();
+      else this.#publication.requestKeyframe();
       this.#videoLive = group.length > 0;
     }
-    this.#unsubscribe = this.publication.subscribe({
+    this.#subscribe();
+  }
+
+  #subscribe(): void {
+    this.#unsubscribe = this.#publication.subscribe({
       onPacket: (kind, packet) => {
         const track = this.tracks[kind];
         if (!track) return;
@@ -120,7 +154,13 @@ export class Viewer extends SendingPeer {
    * its pipeline rewrites (SSRC, payload type, transport-wide sequence number).
    */
   #send(track: SenderPipeline, packet: RtpPacket, owned = false): void {
-    track.send([owned ? packet : packet.clone()]);
+    const p = owned ? packet : packet.clone();
+    const kind = track.options.kind;
+    const last = this.#lastSeq[kind];
+    this.#seqShift[kind] ??= last === undefined ? 0 : (last + 1 - p.header.sequenceNumber) & 0xffff;
+    p.header.sequenceNumber = (p.header.sequenceNumber + this.#seqShift[kind]!) & 0xffff;
+    this.#lastSeq[kind] = p.header.sequenceNumber;
+    track.send([p]);
   }
 
   override async close(): Promise<void> {

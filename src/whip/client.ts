@@ -103,13 +103,14 @@ export class WhipClient {
           continue;
         }
         const retried = attempt > 1 ? ` after ${attempt} attempts` : "";
-        throw this.#fail(new EndpointUnreachableError(`endpoint failed with ${label}${retried}${why ? `: ${why}` : ""}`, res.status));
+        throw this.#fail(new EndpointUnreachableError(`endpoint failed with ${label}${retried}${why ? `: ${why}` : ""}`, res.status, retryAfter));
       }
       if (res.status >= 300 && res.status < 400) {
         throw this.#fail(new EndpointRefusedError(`endpoint answered ${label}; WHIP allows only 307 and 308 redirects`, res.status));
       }
       const hint = res.status === 401 || res.status === 403 ? " (check --token / WHIP_TOKEN)" : "";
-      throw this.#fail(new EndpointRefusedError(`endpoint refused the stream: ${label}${why ? `: ${why}` : hint}`, res.status));
+      const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get("retry-after"), Date.now()) : undefined;
+      throw this.#fail(new EndpointRefusedError(`endpoint refused the stream: ${label}${why ? `: ${why}` : hint}`, res.status, retryAfter));
     }
   }
 

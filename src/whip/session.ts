@@ -1,16 +1,19 @@
-import { ConnectionError, EndpointRefusedError, toPayload } from "../errors.ts";
-import type { SessionConfig, SessionEvent } from "../protocol.ts";
-import { redactUrl } from "../redact.ts";
+import { ConnectionError, EndpointRefusedError } from "../errors.ts";
+import type { SentSummary, SessionConfig, SessionEvent, TransportStats } from "../protocol.ts";
 import { nowNs } from "../rtp/ntp.ts";
-import { createSessionClocks, cryptoRandomU32, type RtpClock } from "../rtp/rtp-clock.ts";
+import type { RtpClock } from "../rtp/rtp-clock.ts";
+import { pathActivity } from "../rtc/path-activity.ts";
+import type { KeyframeCause } from "../rtc/send-transport.ts";
+import { STOP_BUDGET } from "../stop-budget.ts";
 import { type WhipAnswer, WhipClient } from "./client.ts";
 import type { IceServer } from "./link-header.ts";
+import { Liveness } from "./liveness.ts";
 import { PublisherPeer } from "../rtc/publisher-peer.ts";
 import { checkAnswer } from "./sdp.ts";
 import { StartupBuffer } from "./startup-buffer.ts";
 
-/** How long ICE + DTLS may take after the answer before the run fails with exit 6. */
-const CONNECT_TIMEOUT_MS = 15_000;
+/** How long ICE + DTLS may take after the answer before the attempt fails (exit 6 on the first). */
+export const CONNECT_TIMEOUT_MS = 15_000;
 /**
  * When the endpoint offers ICE servers (RFC 9725 §4.6) the first attempt runs without them: the
  * offer was gathered before the POST, and direct paths connect fastest. If it has not connected
@@ -31,8 +34,33 @@ interface Media {
   receivedNs: bigint;
 }
 
+export type SessionClocks = { video: RtpClock; audio: RtpClock };
+
+/** What one session tells its supervisor (src/whip/supervisor.ts). */
+export interface SessionEvents {
+  log(level: "debug" | "info" | "warn", message: string): void;
+  state(state: "signalling" | "connecting", detail?: string): void;
+  keyframeRequest(cause: KeyframeCause): void;
+  target(bps: number, reason: string): void;
+  stats(stats: TransportStats): void;
+  /** The connected session died (src/whip/liveness.ts says why). Called at most once. */
+  lost(reason: string): void;
+}
+
+export interface WhipSessionOptions {
+  config: SessionConfig;
+  /** The run's RTP clocks, made by the supervisor from the first media: they outlive sessions. */
+  clocks: () => SessionClocks | undefined;
+  /** Hold media made while connecting and send it once up (a file's first session). */
+  holdMedia: boolean;
+  /** POST attempts inside the client (the first session's few; a reconnect's one, as the supervisor retries). */
+  postAttempts: number;
+  events: SessionEvents;
+}
+
 /**
- * One WHIP publication: signalling, the peer connection, the RTP clocks and the media queue.
+ * One WHIP session: signalling, the peer connection and the media queue. A run may have many,
+ * one after another (src/whip/supervisor.ts replaces a lost one); the RTP clocks are the run's.
  *
  *   signalling → connecting → connected → stopping → stopped
  *
@@ -44,28 +72,32 @@ interface Media {
 export class WhipSession {
   #peer: PublisherPeer;
   #client: WhipClient;
+  readonly config: SessionConfig;
+  readonly #events: SessionEvents;
   readonly #abort = new AbortController();
   readonly #held = new StartupBuffer<Media>(STARTUP_BUFFER_BYTES);
-  #clocks: { video: RtpClock; audio: RtpClock } | undefined;
+  #clocks: SessionClocks | undefined;
   #connected = false;
+  #liveness: Liveness | undefined;
+  #lost = false;
   /** Live start: video is dropped until the first keyframe after connecting. */
   #awaitKeyframe = false;
   /** A file's media is sent this much later than captured (the connect time), in order. */
   #releaseShiftNs: bigint | undefined;
   readonly #delayed: Media[] = [];
   #releaseTimer: ReturnType<typeof setTimeout> | undefined;
-  #stopping: Promise<void> | undefined;
-  #sending: Promise<void> = Promise.resolve();
+  #stopping: Promise<SessionEnd> | undefined;
   #sent = { videoFrames: 0, audioPackets: 0 };
+  /** Send failures not yet reported (one line per stats second, never silence). */
+  #sendFailures = { count: 0, first: "" };
   #starting: Promise<void> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #lastCounters: { at: number; video: number; audio: number; repair: number; nacks: number; retransmitted: number; pli: number; fir: number } | undefined;
 
-  constructor(
-    readonly config: SessionConfig,
-    readonly emit: (event: SessionEvent) => void,
-  ) {
-    this.#peer = this.#newPeer(config.iceServers);
+  constructor(readonly options: WhipSessionOptions) {
+    this.config = options.config;
+    this.#events = options.events;
+    this.#peer = this.#newPeer(this.config.iceServers);
     this.#client = this.#newClient();
   }
 
@@ -74,8 +106,8 @@ export class WhipSession {
     const peer = new PublisherPeer({
       ...c,
       iceServers,
-      onKeyframeRequest: (cause) => this.emit({ type: "keyframe-request", cause }),
-      onTarget: (bps) => this.emit({ type: "target", bps, reason: peer.estimator?.reason ?? "start" }),
+      onKeyframeRequest: (cause) => this.#events.keyframeRequest(cause),
+      onTarget: (bps) => this.#events.target(bps, peer.estimator?.reason ?? "start"),
     });
     if (this.#clocks) peer.setClocks(this.#clocks);
     return peer;
@@ -87,8 +119,9 @@ export class WhipSession {
       endpoint: c.endpoint,
       token: c.token,
       timeoutMs: c.timeoutMs,
+      maxAttempts: this.options.postAttempts,
       signal: this.#abort.signal,
-      log: (message) => this.emit({ type: "log", level: "warn", message }),
+      log: (message) => this.#events.log("warn", message),
     });
   }
 
@@ -99,15 +132,15 @@ export class WhipSession {
   }
 
   async #start(): Promise<void> {
-    this.emit({ type: "state", state: "signalling", detail: redactUrl(this.config.endpoint) });
+    this.#events.state("signalling");
     const answer = await this.#negotiate();
     // Locally configured ICE servers override the endpoint's (whip-client-rules: "may override").
     const endpointServers = this.config.iceServers.length === 0 ? answer.iceServers : [];
     if (answer.iceServers.length > 0) {
       const use = endpointServers.length > 0 ? "used if the first attempt does not connect" : "--ice-server overrides them";
-      this.emit({ type: "log", level: "debug", message: `endpoint offered ${answer.iceServers.length} ICE server(s); ${use}` });
+      this.#events.log("debug", `endpoint offered ${answer.iceServers.length} ICE server(s); ${use}`);
     }
-    this.emit({ type: "state", state: "connecting" });
+    this.#events.state("connecting");
     if (endpointServers.length === 0) {
       await this.#waitConnected(CONNECT_TIMEOUT_MS);
     } else {
@@ -115,8 +148,8 @@ export class WhipSession {
         await this.#waitConnected(FIRST_ATTEMPT_MS);
       } catch (error) {
         if (this.#abort.signal.aborted) throw error;
-        this.emit({ type: "log", level: "info", message: `not connected after ${FIRST_ATTEMPT_MS / 1000} s; publishing again through the endpoint's ${endpointServers.length} ICE server(s)` });
-        await this.#client.end(2_000);
+        this.#events.log("info", `not connected after ${FIRST_ATTEMPT_MS / 1000} s; publishing again through the endpoint's ${endpointServers.length} ICE server(s)`);
+        await this.#client.end(STOP_BUDGET.deleteMs);
         await this.#peer.close();
         this.#peer = this.#newPeer(endpointServers);
         this.#client = this.#newClient();
@@ -129,15 +162,15 @@ export class WhipSession {
     // flight would reach the receiver before it has its SRTP keys, and be dropped with the
     // first IDR. An immediate runs after the queue is written.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.#abort.signal.aborted) throw new ConnectionError("stopped before the connection was up");
     this.#connected = true;
-    this.emit({ type: "state", state: "connected" });
+    this.#liveness = new Liveness(performance.now());
+    // A failed or closed connection is judged at once, not at the next sample.
     this.#peer.onConnectionState((state) => {
-      if (state === "failed" && !this.#stopping) {
-        this.emit({ type: "error", error: toPayload(new ConnectionError("WebRTC connection failed mid-stream (ICE or DTLS)")) });
-      }
+      if (state === "failed" || state === "closed") this.#judge();
     });
     const held = this.#held.drain();
-    if (this.config.sendHeldMedia && held.length > 0) {
+    if (this.options.holdMedia && held.length > 0) {
       // The file goes out from its first frame, at its own pace: everything is sent as late as
       // the first held frame was (the pacer would otherwise see the backlog as one burst).
       this.#releaseShiftNs = nowNs() - held[0]!.captureNs;
@@ -145,7 +178,20 @@ export class WhipSession {
       this.#releaseDue();
     }
     else this.#awaitKeyframe = this.config.video;
-    this.#statsTimer = setInterval(() => this.#stats(), 1_000);
+    this.#statsTimer = setInterval(() => {
+      this.#stats();
+      this.#judge();
+    }, 1_000);
+  }
+
+  /** Whether the endpoint is still there (src/whip/liveness.ts); tells the supervisor once if not. */
+  #judge(): void {
+    if (!this.#liveness || this.#lost || this.#stopping) return;
+    const verdict = this.#liveness.observe(pathActivity(this.#peer.pc, this.#peer.transport.counters.rtcp), performance.now());
+    if (verdict.alive) return;
+    this.#lost = true;
+    clearInterval(this.#statsTimer);
+    this.#events.lost(verdict.reason);
   }
 
   /** One second of sending, from the transport's counters (the rates are over the last second). */
@@ -161,9 +207,11 @@ export class WhipSession {
     const bps = (bytes: number) => Math.round((bytes * 8) / seconds);
     const estimator = peer.estimator;
     const rtt = peer.transport.rttMs;
-    this.emit({
-      type: "stats",
-      stats: {
+    if (this.#sendFailures.count > 0) {
+      this.#events.log("warn", `${this.#sendFailures.count} media send(s) failed in the last second: ${this.#sendFailures.first}`);
+      this.#sendFailures = { count: 0, first: "" };
+    }
+    this.#events.stats({
         videoBps: bps(snapshot.video - last.video),
         audioBps: bps(snapshot.audio - last.audio),
         repairBps: bps(snapshot.repair - last.repair),
@@ -174,7 +222,6 @@ export class WhipSession {
         pli: snapshot.pli,
         fir: snapshot.fir,
         queueMs: Math.round(peer.transport.pacer.queueDelayMs(now)),
-      },
     });
   }
 
@@ -195,7 +242,7 @@ export class WhipSession {
   #waitConnected(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.#peer.connectionState === "connected") return resolve();
-      const timer = setTimeout(() => reject(new ConnectionError(`WebRTC did not connect within ${CONNECT_TIMEOUT_MS / 1000} s (ICE/DTLS)`)), timeoutMs);
+      const timer = setTimeout(() => reject(new ConnectionError(`WebRTC did not connect within ${Math.round(timeoutMs / 1000)} s (ICE/DTLS)`)), timeoutMs);
       const onAbort = () => {
         clearTimeout(timer);
         reject(new ConnectionError("stopped before the connection was up"));
@@ -223,14 +270,14 @@ export class WhipSession {
   }
 
   #media(item: Media): void {
-    if (this.#stopping) return;
-    // Both streams share one start: the capture time of the first media of either kind.
+    if (this.#stopping || this.#lost) return;
     if (!this.#clocks) {
-      this.#clocks = createSessionClocks(item.captureNs, cryptoRandomU32);
+      this.#clocks = this.options.clocks();
+      if (!this.#clocks) return;
       this.#peer.setClocks(this.#clocks);
     }
     if (!this.#connected) {
-      if (this.config.sendHeldMedia) this.#held.push({ ...item, receivedNs: 0n });
+      if (this.options.holdMedia) this.#held.push({ ...item, receivedNs: 0n });
       return;
     }
     if (item.kind === "video" && this.#awaitKeyframe) {
@@ -259,14 +306,16 @@ export class WhipSession {
   }
 
   /**
-   * Keep packets in capture order: each send waits for the previous one to leave. Latency is
-   * recorded only for frames sent as they arrive (held start-up frames carry receivedNs 0).
+   * Hand media to the peer, in capture order (sending is synchronous: packetize, then queue on
+   * the pacer). One item that fails is counted and reported with the next stats line; it never
+   * stops the items after it. Latency is recorded only for frames sent as they arrive (held
+   * start-up frames carry receivedNs 0).
    */
   #enqueueSend(items: Media[]): void {
-    if (items.length === 0) return;
-    this.#sending = this.#sending.then(async () => {
-      for (const item of items) {
-        const clocks = this.#clocks!;
+    const clocks = this.#clocks;
+    if (!clocks) return;
+    for (const item of items) {
+      try {
         if (item.kind === "video") {
           this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs), item.receivedNs);
           this.#sent.videoFrames++;
@@ -274,35 +323,48 @@ export class WhipSession {
           this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
           this.#sent.audioPackets++;
         }
+      } catch (error) {
+        if (this.#sendFailures.count++ === 0) this.#sendFailures.first = error instanceof Error ? error.message.split("\n")[0]! : String(error);
       }
-    });
+    }
   }
 
-  /** End the publication: DELETE the WHIP resource, then close the peer. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * End the session: DELETE the WHIP resource (within `deleteMs`), then close the peer. Idempotent;
+   * resolves with what was sent and whether the endpoint confirmed the DELETE.
+   */
+  stop(deleteMs: number = STOP_BUDGET.deleteMs): Promise<SessionEnd> {
     this.#stopping ??= (async () => {
-      this.emit({ type: "state", state: "stopping" });
       clearInterval(this.#statsTimer);
       clearTimeout(this.#releaseTimer);
       this.#abort.abort();
       // A POST in flight may be creating the session right now: let it land (bounded by the
       // stop budget) so the DELETE below can remove it. Nothing half-done stays on the server.
-      if (this.#starting) await Promise.race([this.#starting.catch(() => {}), Bun.sleep(1_500)]);
-      const result = await this.#client.end(2_000);
+      if (this.#starting) await Promise.race([this.#starting.catch(() => {}), Bun.sleep(STOP_BUDGET.postLandingMs)]);
+      const result = await this.#client.end(deleteMs);
       const t = this.#peer.transport;
       const p50 = t.handoff.percentileMs(50);
       const p99 = t.handoff.percentileMs(99);
       const q50 = t.pacing.percentileMs(50);
       const q99 = t.pacing.percentileMs(99);
-      const sent = {
+      const sent: SentSummary = {
         ...this.#sent,
         retransmitted: this.#peer.retransmitted,
         ...(p50 !== undefined && p99 !== undefined ? { latencyP50Ms: p50, latencyP99Ms: p99 } : {}),
         ...(q50 !== undefined && q99 !== undefined ? { pacingP50Ms: q50, pacingP99Ms: q99 } : {}),
       };
       await this.#peer.close();
-      this.emit({ type: "stopped", deleted: result.deleted, sent, ...(result.detail ? { detail: result.detail } : {}) });
+      return { deleted: result.deleted, sent, ...(result.detail ? { detail: result.detail } : {}) };
     })();
     return this.#stopping;
   }
 }
+
+/** How a session ended. */
+export interface SessionEnd {
+  deleted: boolean;
+  detail?: string;
+  sent: SentSummary;
+}
+
+export type { SessionEvent };

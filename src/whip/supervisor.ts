@@ -1,0 +1,243 @@
+import { ConnectionError, type WhipcastError, asWhipcastError, toPayload } from "../errors.ts";
+import type { SentSummary, SessionConfig, SessionEvent } from "../protocol.ts";
+import { redactUrl } from "../redact.ts";
+import { createSessionClocks, cryptoRandomU32 } from "../rtp/rtp-clock.ts";
+import { RECONNECT_DELETE_MS, STOP_BUDGET } from "../stop-budget.ts";
+import { firstDelayMs, nextStep, type ReconnectTally } from "./reconnect-policy.ts";
+import { type SessionClocks, type SessionEnd, type SessionEvents, WhipSession } from "./session.ts";
+
+/** What a lost session leaves for the attempts that replace it. */
+interface Outage {
+  /** When the session was lost (monotonic ms). */
+  sinceMs: number;
+  reason: string;
+  /** The attempt about to be made, or being made (1-based). */
+  attempt: number;
+  tally: ReconnectTally;
+  /** The lost session's best-effort DELETE and close. */
+  ending: Promise<unknown>;
+}
+
+/**
+ * The supervisor's states, each with what it needs:
+ *
+ *   connecting{session} ──▶ live{session} ──lost──▶ waiting{outage, timer}
+ *        ▲                                              │
+ *        └─────────── reconnecting{session, outage} ◀───┘ (failed attempt: back to waiting)
+ *
+ * and from any of them stopping → stopped. `connecting` is the run's first session: its failure
+ * ends the run (a wrong URL or key is reported at once, as before). A later failure is retried
+ * by the reconnect policy (src/whip/reconnect-policy.ts).
+ */
+type State =
+  | { name: "idle" }
+  | { name: "connecting"; session: WhipSession }
+  | { name: "live"; session: WhipSession; sinceMs: number }
+  | { name: "waiting"; outage: Outage; timer: ReturnType<typeof setTimeout> }
+  | { name: "reconnecting"; session: WhipSession; outage: Outage }
+  | { name: "stopping" }
+  | { name: "stopped" };
+
+export interface SupervisorOptions {
+  config: SessionConfig;
+  emit: (event: SessionEvent) => void;
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * Keeps a run published: creates the WHIP session, notices when it is lost, and replaces it
+ * while the capture goes on. The RTP clocks live here, for the whole run, so a new session's
+ * timestamps stay true to capture time (no gap, no jump other than the outage itself).
+ * Lives in the session Worker; the main thread sees its state and log events.
+ */
+export class SessionSupervisor {
+  #state: State = { name: "idle" };
+  #clocks: SessionClocks | undefined;
+  #sent: SentSummary = { videoFrames: 0, audioPackets: 0, retransmitted: 0 };
+  #reconnects = 0;
+  #stopping: Promise<void> | undefined;
+  readonly #now: () => number;
+  readonly #random: () => number;
+
+  constructor(readonly options: SupervisorOptions) {
+    this.#now = options.now ?? (() => performance.now());
+    this.#random = options.random ?? Math.random;
+  }
+
+  get state(): State["name"] {
+    return this.#state.name;
+  }
+
+  start(): void {
+    if (this.#state.name !== "idle") return;
+    const session = this.#newSession(true);
+    this.#state = { name: "connecting", session };
+    session.start().then(
+      () => {
+        if (this.#state.name === "connecting" && this.#state.session === session) this.#live(session);
+      },
+      (error: unknown) => {
+        if (this.#state.name === "connecting" && this.#state.session === session) this.#fail(asWhipcastError(error));
+      },
+    );
+  }
+
+  video(data: Uint8Array, captureNs: bigint, keyframe: boolean, receivedNs: bigint): void {
+    this.#ensureClocks(captureNs);
+    this.#current()?.video(data, captureNs, keyframe, receivedNs);
+  }
+
+  audio(data: Uint8Array, captureNs: bigint): void {
+    this.#ensureClocks(captureNs);
+    this.#current()?.audio(data, captureNs);
+  }
+
+  /** End the run: the current session is deleted, a pending retry cancelled. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const state = this.#state;
+      this.#state = { name: "stopping" };
+      this.#emit({ type: "state", state: "stopping" });
+      let end: SessionEnd | undefined;
+      if (state.name === "connecting" || state.name === "live" || state.name === "reconnecting") end = await state.session.stop();
+      if (state.name === "waiting") clearTimeout(state.timer);
+      if (state.name === "waiting" || state.name === "reconnecting") await bounded(state.outage.ending, STOP_BUDGET.deleteMs);
+      if (end) this.#add(end.sent);
+      this.#state = { name: "stopped" };
+      this.#emit({ type: "stopped", deleted: end?.deleted ?? false, sent: this.#sent, reconnects: this.#reconnects, ...(end?.detail ? { detail: end.detail } : {}) });
+    })();
+    return this.#stopping;
+  }
+
+  /** The session media goes to: the one connecting or live. While waiting to retry, none. */
+  #current(): WhipSession | undefined {
+    const s = this.#state;
+    return s.name === "connecting" || s.name === "live" || s.name === "reconnecting" ? s.session : undefined;
+  }
+
+  /** Both streams share one start: the capture time of the run's first media of either kind. */
+  #ensureClocks(captureNs: bigint): void {
+    this.#clocks ??= createSessionClocks(captureNs, cryptoRandomU32);
+  }
+
+  #newSession(first: boolean): WhipSession {
+    const config = this.options.config;
+    const events: SessionEvents = {
+      log: (level, message) => this.#emit({ type: "log", level, message }),
+      state: (state) => {
+        if (first) this.#emit({ type: "state", state, ...(state === "signalling" ? { detail: redactUrl(config.endpoint) } : {}) });
+      },
+      keyframeRequest: (cause) => {
+        if (this.#current() === session) this.#emit({ type: "keyframe-request", cause });
+      },
+      target: (bps, reason) => {
+        if (this.#current() === session) this.#emit({ type: "target", bps, reason });
+      },
+      stats: (stats) => {
+        if (this.#state.name === "live" && this.#state.session === session) this.#emit({ type: "stats", stats });
+      },
+      lost: (reason) => this.#lost(session, reason),
+    };
+    const session = new WhipSession({
+      config,
+      clocks: () => this.#clocks,
+      // A file's first session starts from the file's first frame; every later one from a fresh IDR.
+      holdMedia: first && config.sendHeldMedia,
+      // The first POST keeps the client's own few retries; a reconnect's retries are the policy's.
+      postAttempts: first ? 3 : 1,
+      events,
+    });
+    return session;
+  }
+
+  #live(session: WhipSession, outage?: Outage): void {
+    this.#state = { name: "live", session, sinceMs: this.#now() };
+    if (outage) {
+      this.#reconnects++;
+      const afterMs = this.#now() - outage.sinceMs;
+      this.#emit({ type: "log", level: "info", message: `live again after ${(afterMs / 1000).toFixed(1)} s (attempt ${outage.attempt})` });
+      this.#emit({ type: "state", state: "connected", reconnect: { attempt: outage.attempt, afterMs } });
+    } else this.#emit({ type: "state", state: "connected" });
+  }
+
+  #lost(session: WhipSession, reason: string): void {
+    if (this.#state.name !== "live" || this.#state.session !== session) return;
+    const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+    if (!this.options.config.reconnect) {
+      this.#fail(new ConnectionError(`connection lost (${reason}); not reconnecting (--no-reconnect)`));
+      return;
+    }
+    const outage: Outage = { sinceMs: this.#now(), reason, attempt: 1, tally: { endpointFailures: 0, pathFailures: 0 }, ending };
+    const delay = firstDelayMs(this.#random);
+    this.#emit({ type: "log", level: "warn", message: `connection lost (${reason}); reconnecting in ${seconds(delay)} (attempt 1)` });
+    this.#wait(outage, delay);
+  }
+
+  #wait(outage: Outage, delayMs: number): void {
+    const timer = setTimeout(() => void this.#attempt(outage), delayMs);
+    this.#state = { name: "waiting", outage, timer };
+    this.#emit({ type: "state", state: "reconnecting", reconnect: { attempt: outage.attempt, afterMs: this.#now() - outage.sinceMs } });
+  }
+
+  async #attempt(outage: Outage): Promise<void> {
+    if (this.#state.name !== "waiting" || this.#state.outage !== outage) return;
+    // The old session's DELETE first (bounded): a server that allows one publisher per stream
+    // would otherwise see two.
+    await bounded(outage.ending, RECONNECT_DELETE_MS);
+    if (this.#state.name !== "waiting" || this.#state.outage !== outage) return;
+    const session = this.#newSession(false);
+    this.#state = { name: "reconnecting", session, outage };
+    let failure: WhipcastError;
+    try {
+      await session.start();
+      if (this.#state.name === "reconnecting" && this.#state.session === session) this.#live(session, outage);
+      return;
+    } catch (error) {
+      failure = asWhipcastError(error);
+    }
+    if (this.#state.name !== "reconnecting" || this.#state.session !== session) return;
+    // An attempt the endpoint answered (201) but that never connected is deleted too.
+    const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+    const elapsedMs = this.#now() - outage.sinceMs;
+    const step = nextStep(failure, { tally: outage.tally, elapsedMs, timeoutMs: this.options.config.reconnectTimeoutMs, random: this.#random });
+    if (step.kind === "give-up") {
+      const timedOut = this.options.config.reconnectTimeoutMs !== undefined && failure.code !== "refused";
+      this.#fail(failure, timedOut ? `not live again within --reconnect-timeout (${seconds(elapsedMs)} after the connection was lost): ${failure.message}` : undefined);
+      return;
+    }
+    const next: Outage = { ...outage, attempt: outage.attempt + 1, tally: step.tally, ending };
+    this.#emit({ type: "log", level: "warn", message: `reconnect attempt ${outage.attempt} failed: ${failure.message}; retrying in ${seconds(step.delayMs)} (attempt ${next.attempt})` });
+    this.#wait(next, step.delayMs);
+  }
+
+  /** End the run with `error` (its code decides the exit status), optionally saying more. */
+  #fail(error: WhipcastError, message?: string): void {
+    this.#emit({ type: "error", error: { ...toPayload(error), ...(message !== undefined ? { message } : {}) } });
+  }
+
+  #add(sent: SentSummary): void {
+    const s = this.#sent;
+    this.#sent = {
+      ...sent,
+      videoFrames: s.videoFrames + sent.videoFrames,
+      audioPackets: s.audioPackets + sent.audioPackets,
+      retransmitted: s.retransmitted + sent.retransmitted,
+    };
+    // The latency percentiles are the latest session's that had any.
+    for (const key of ["latencyP50Ms", "latencyP99Ms", "pacingP50Ms", "pacingP99Ms"] as const) if (sent[key] === undefined && s[key] !== undefined) this.#sent[key] = s[key];
+  }
+
+  #emit(event: SessionEvent): void {
+    this.options.emit(event);
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function bounded(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([promise.catch(() => {}), Bun.sleep(ms)]);
+}
+
