@@ -299,7 +299,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         const { videoFrames, audioPackets, retransmitted, latencyP50Ms, latencyP99Ms, pacingP50Ms, pacingP99Ms } = stopped.sent;
         let latency = latencyP50Ms !== undefined ? `; frame hand-off p50 ${latencyP50Ms.toFixed(2)} ms, p99 ${latencyP99Ms?.toFixed(2)} ms` : "";
         if (pacingP50Ms !== undefined) latency += ` (pacing p50 ${pacingP50Ms.toFixed(1)} ms, p99 ${pacingP99Ms?.toFixed(1)} ms)`;
-        const reconnects = stopped.reconnects > 0 ? ` over ${stopped.reconnects + 1} sessions (${stopped.reconnects} reconnect${stopped.reconnects === 1 ? "" : "s"})` : "";
+        const reconnects = stopped.reconnects > 0 ? `, ${stopped.reconnects} reconnect${stopped.reconnects === 1 ? "" : "s"}` : "";
         log.info(`sent ${videoFrames} video frames and ${audioPackets} audio packets (${retransmitted} retransmitted)${reconnects}${latency}`, { ...stopped.sent, reconnects: stopped.reconnects });
       }
     });

@@ -4,7 +4,7 @@ import type { IceServer } from "../whip/link-header.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
 import { offerProblem, relayPeerConfig } from "./peer-config.ts";
 import { PeerError } from "./peer-error.ts";
-import { Liveness } from "../whip/liveness.ts";
+import { LIVENESS, Liveness, type LivenessOptions } from "../whip/liveness.ts";
 import { pathActivity } from "./path-activity.ts";
 
 /** How long a restarted ICE session may take to connect before the session is ended. */
@@ -21,6 +21,9 @@ export class Answerer {
   #closed = false;
   #restartDeadline: ReturnType<typeof setTimeout> | undefined;
   #livenessTimer: ReturnType<typeof setInterval> | undefined;
+  /** Set while an ICE restart is being checked: the client is there (it PATCHed), just not its path. */
+  #restarting = false;
+  #judge: Liveness | undefined;
 
   constructor(iceServers: IceServer[], loopback: boolean) {
     this.pc = new RTCPeerConnection(relayPeerConfig(iceServers, loopback));
@@ -75,11 +78,22 @@ export class Answerer {
     for (const candidate of frag.candidates) await ice.addRemoteCandidate(candidateFromSdp(candidate.replace(/^candidate:/, "")));
     // end-of-candidates is not passed on: werift's controlled agent would then fail at once on
     // an empty check list instead of waiting for the client's checks (peer-reflexive pairs).
-    // Connectivity checks for the new generation. A restart that never connects ends the session.
+    // Connectivity checks for the new generation. A failed generation leaves the client time to
+    // restart again (its path may still be down); a session with no restart connected within
+    // RESTART_TIMEOUT_MS of the latest one is ended.
     clearTimeout(this.#restartDeadline);
     const deadline = setTimeout(() => void this.close(), RESTART_TIMEOUT_MS);
     this.#restartDeadline = deadline;
-    ice.start().then(() => clearTimeout(deadline), () => void this.close());
+    this.#restarting = true;
+    ice.start().then(
+      () => {
+        if (this.#restartDeadline !== deadline) return;
+        clearTimeout(deadline);
+        this.#restarting = false;
+        if (this.#judge) this.#judge = new Liveness(performance.now(), this.#judge.steadyName, this.#judge.options);
+      },
+      () => {},
+    );
     const local = ice.localParameters;
     const mid = frag.mid ?? this.pc.getTransceivers()[0]?.mid ?? "0";
     return [
@@ -99,12 +113,13 @@ export class Answerer {
    * `onLost` once, with the reason, when it is not. A client that vanished without a DELETE
    * is noticed in seconds, not after ICE consent's 30 s.
    */
-  watchLiveness(steady: () => number, steadyName: string, onLost: (reason: string) => void): void {
+  watchLiveness(steady: () => number, steadyName: string, onLost: (reason: string) => void, options: LivenessOptions = LIVENESS): void {
     const begin = () => {
       if (this.#livenessTimer !== undefined || this.#closed) return;
-      const judge = new Liveness(performance.now(), steadyName);
+      this.#judge = new Liveness(performance.now(), steadyName, options);
       this.#livenessTimer = setInterval(() => {
-        const verdict = judge.observe(pathActivity(this.pc, steady()), performance.now());
+        if (this.#restarting || !this.#judge) return;
+        const verdict = this.#judge.observe(pathActivity(this.pc, steady()), performance.now());
         if (verdict.alive) return;
         clearInterval(this.#livenessTimer);
         onLost(verdict.reason);
@@ -118,6 +133,11 @@ export class Answerer {
 
   get connectionState(): Connection {
     return this.pc.connectionState;
+  }
+
+  /** An ICE restart is being checked: a "failed" generation meanwhile is not the session's end. */
+  get restarting(): boolean {
+    return this.#restarting;
   }
 
   onConnectionState(listener: (state: Connection) => void): void {

@@ -1,4 +1,5 @@
-import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, type RTCRtpSender } from "werift";
+import { candidateFromSdp, candidateToSdp, H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCIceParameters, RTCPeerConnection, type RTCRtpSender } from "werift";
+import type { IceFragment } from "../whip/sdpfrag.ts";
 import { BandwidthEstimator } from "../congestion/bandwidth-estimator.ts";
 import { historyCapacity } from "../rtp/packet-history.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
@@ -139,6 +140,38 @@ export class PublisherPeer {
     const a = this.#audio;
     if (!a || this.#closed) return;
     a.pipeline.send(a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp));
+  }
+
+  /**
+   * ICE restart as the controlling agent (RFC 8445 §9), DTLS and SRTP untouched: new local
+   * credentials, candidates gathered again, `exchange` sends our sdpfrag and returns the
+   * endpoint's, then connectivity checks run for the new generation. werift's own restart
+   * (createOffer({iceRestart})) drops the pair but never starts new checks while DTLS is up,
+   * so the ICE transport is driven here. Resolves once a new pair is nominated; rejects when
+   * the checks fail (the endpoint's end-of-candidates makes them fail fast, not hang).
+   */
+  async restartIce(exchange: (offerFrag: string) => Promise<IceFragment>): Promise<void> {
+    const ice = this.pc.iceTransports[0];
+    if (!ice || this.#closed) throw new Error("no ICE transport to restart");
+    ice.restart();
+    await ice.gather();
+    tuneUdpSockets(this.pc);
+    const local = ice.localParameters;
+    const mid = this.pc.getTransceivers()[0]?.mid ?? "0";
+    const frag = [
+      `a=ice-ufrag:${local.usernameFragment}`,
+      `a=ice-pwd:${local.password}`,
+      `a=mid:${mid}`,
+      ...ice.localCandidates.map((c) => `a=candidate:${candidateToSdp(c)}`),
+      "a=end-of-candidates",
+      "",
+    ].join("\r\n");
+    const answer = await exchange(frag);
+    if (answer.ufrag === undefined || answer.pwd === undefined) throw new Error("the endpoint's restart answer has no ICE credentials");
+    ice.setRemoteParams(new RTCIceParameters({ usernameFragment: answer.ufrag, password: answer.pwd, iceLite: false }));
+    for (const candidate of answer.candidates) await ice.addRemoteCandidate(candidateFromSdp(candidate.replace(/^candidate:/, "")));
+    await ice.addRemoteCandidate(undefined);
+    await ice.start();
   }
 
   /** Packets resent in answer to NACKs. */

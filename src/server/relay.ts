@@ -6,6 +6,7 @@ import { PeerError } from "../rtc/peer-error.ts";
 import { RelayError } from "./relay-error.ts";
 import { Publication } from "./publication.ts";
 import { Viewer } from "./viewer.ts";
+import { LIVENESS, type LivenessOptions } from "../whip/liveness.ts";
 
 /** A session (publisher or viewer) that has not connected in this long is removed, its slot freed. */
 export const CONNECT_DEADLINE_MS = 10_000;
@@ -16,6 +17,8 @@ export const MAX_PENDING_PER_CLIENT = 8;
  * publisher is reconnecting (it saw the session die first), or gone without a DELETE.
  */
 export const REPLACEABLE_AFTER_MS = 1_500;
+/** Publications are judged dead 2 s later than a publisher judges its session (see publish()). */
+const PUBLISHER_LIVENESS: LivenessOptions = { ...LIVENESS, silentMs: LIVENESS.silentMs + 2_000 };
 
 export interface RelayOptions {
   iceServers: IceServer[];
@@ -105,9 +108,11 @@ export class Relay {
     }
     this.#pend(entry, client, () => this.#endPublication(stream, entry, `publisher did not connect within ${CONNECT_DEADLINE_MS / 1000} s`));
     publication.onConnectionState((state) => {
-      if (state === "failed" || state === "closed") void this.#endPublication(stream, entry, `publisher ${state}`);
+      if (state === "closed" || (state === "failed" && !publication.restarting)) void this.#endPublication(stream, entry, `publisher ${state}`);
     });
-    publication.watchLiveness(() => publication.packetsReceived, "no media", (reason) => void this.#endPublication(stream, entry, `publisher vanished (${reason})`));
+    // A little longer than the publisher's own judgement (5 s), so that its ICE restart PATCH,
+    // sent when it notices, finds the session still here.
+    publication.watchLiveness(() => publication.packetsReceived, "no media", (reason) => void this.#endPublication(stream, entry, `publisher vanished (${reason})`), PUBLISHER_LIVENESS);
     this.onChange();
     return { id: stream.id, etag: entry.etag, answer };
   }
@@ -127,7 +132,7 @@ export class Relay {
       const answer = await viewer.accept(offer);
       this.#pend(entry, client, () => this.#endViewer(stream, id));
       viewer.onConnectionState((state) => {
-        if (state === "failed" || state === "closed") void this.#endViewer(stream, id);
+        if (state === "closed" || (state === "failed" && !viewer.restarting)) void this.#endViewer(stream, id);
       });
       viewer.watchLiveness(() => viewer.rtcpReceived, "no RTCP", () => void this.#endViewer(stream, id));
       this.onChange();

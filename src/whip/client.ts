@@ -3,6 +3,7 @@ import { readCappedText } from "../http-body.ts";
 import { redactUrl } from "../redact.ts";
 import { type IceServer, iceServersFromLinks } from "./link-header.ts";
 import { describeProblem, oneLine } from "./problem.ts";
+import { SDPFRAG_TYPE } from "./sdpfrag.ts";
 
 /**
  * WHIP client, RFC 9725 from the publisher's side.
@@ -112,6 +113,25 @@ export class WhipClient {
       const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get("retry-after"), Date.now()) : undefined;
       throw this.#fail(new EndpointRefusedError(`endpoint refused the stream: ${label}${why ? `: ${why}` : hint}`, res.status, retryAfter));
     }
+  }
+
+  /**
+   * §4.4.2: an ICE restart. PATCH the offer sdpfrag (new credentials and candidates) with
+   * `If-Match: *`; a 200 carries the endpoint's new credentials and a new ETag. An endpoint
+   * without restarts (405, 501, 422 and the like) or that no longer has the session (404) is
+   * "unsupported": POST a new offer instead. Throws EndpointUnreachableError when not answered.
+   */
+  async restartIce(offerFrag: string): Promise<{ kind: "answered"; sdpfrag: string } | { kind: "unsupported"; status: number }> {
+    if (this.#state.name !== "live") return { kind: "unsupported", status: 0 };
+    const live = this.#state;
+    const res = await this.#request(live.resource, { method: "PATCH", headers: { "content-type": SDPFRAG_TYPE, "if-match": "*" }, body: offerFrag });
+    if (res.status !== 200) {
+      await discard(res);
+      return { kind: "unsupported", status: res.status };
+    }
+    const sdpfrag = await this.#readBody(res);
+    if (this.#state === live) this.#state = { name: "live", resource: live.resource, etag: res.headers.get("etag") ?? undefined };
+    return { kind: "answered", sdpfrag };
   }
 
   /** §4.3: end the session. Idempotent; a failure is reported, never thrown. */

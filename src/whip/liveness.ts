@@ -32,6 +32,9 @@ export interface LivenessOptions {
 
 export const LIVENESS: LivenessOptions = { silentMs: 5_000, quietEndpointMs: 12_000, unreachableMs: 2_000 };
 
+/** The reason given when the endpoint closed the connection (DTLS close): nothing to restart. */
+export const CLOSED_BY_ENDPOINT = "the endpoint closed the connection";
+
 export type Verdict = { alive: true } | { alive: false; reason: string };
 
 export class Liveness {
@@ -53,7 +56,7 @@ export class Liveness {
     const last = this.#last;
     this.#last = sample;
     if (sample.state === "failed") return { alive: false, reason: "ICE failed" };
-    if (sample.state === "closed") return { alive: false, reason: "the endpoint closed the connection" };
+    if (sample.state === "closed") return { alive: false, reason: CLOSED_BY_ENDPOINT };
     if (!last || sample.received > last.received) {
       this.#heardAt = nowMs;
       this.#unreachableAt = undefined;

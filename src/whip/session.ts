@@ -1,4 +1,5 @@
-import { ConnectionError, EndpointRefusedError } from "../errors.ts";
+import { ConnectionError, EndpointRefusedError, WhipcastError } from "../errors.ts";
+import { parseSdpFrag } from "./sdpfrag.ts";
 import type { SentSummary, SessionConfig, SessionEvent, TransportStats } from "../protocol.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
@@ -55,6 +56,8 @@ export interface WhipSessionOptions {
   holdMedia: boolean;
   /** POST attempts inside the client (the first session's few; a reconnect's one, as the supervisor retries). */
   postAttempts: number;
+  /** How long ICE + DTLS may take after the answer. */
+  connectTimeoutMs: number;
   events: SessionEvents;
 }
 
@@ -141,8 +144,9 @@ export class WhipSession {
       this.#events.log("debug", `endpoint offered ${answer.iceServers.length} ICE server(s); ${use}`);
     }
     this.#events.state("connecting");
-    if (endpointServers.length === 0) {
-      await this.#waitConnected(CONNECT_TIMEOUT_MS);
+    const connectMs = this.options.connectTimeoutMs;
+    if (endpointServers.length === 0 || connectMs <= FIRST_ATTEMPT_MS) {
+      await this.#waitConnected(connectMs);
     } else {
       try {
         await this.#waitConnected(FIRST_ATTEMPT_MS);
@@ -154,7 +158,7 @@ export class WhipSession {
         this.#peer = this.#newPeer(endpointServers);
         this.#client = this.#newClient();
         await this.#negotiate();
-        await this.#waitConnected(CONNECT_TIMEOUT_MS - FIRST_ATTEMPT_MS);
+        await this.#waitConnected(connectMs - FIRST_ATTEMPT_MS);
       }
     }
     // werift's last DTLS flight is still in node:dgram's queue, which is written only once the
@@ -182,6 +186,56 @@ export class WhipSession {
       this.#stats();
       this.#judge();
     }, 1_000);
+  }
+
+  /**
+   * After this session was lost: an ICE restart (RFC 9725 §4.4.2) over the same DTLS and SRTP.
+   * "unsupported" when the endpoint does not take one (or no longer has the session): POST a
+   * new offer instead. Rejects with ConnectionError when the new checks fail or take longer
+   * than `timeoutMs`, and EndpointUnreachableError when the PATCH is not answered.
+   */
+  async restartIce(timeoutMs: number): Promise<"restarted" | { unsupported: number }> {
+    if (this.#stopping) throw new ConnectionError("the session is stopping");
+    let unsupported: number | undefined;
+    const restart = this.#peer.restartIce(async (offer) => {
+      const reply = await this.#client.restartIce(offer);
+      if (reply.kind === "unsupported") {
+        unsupported = reply.status;
+        throw new Error(`the endpoint answered the ICE restart with ${reply.status}`);
+      }
+      try {
+        return parseSdpFrag(reply.sdpfrag);
+      } catch (error) {
+        throw new EndpointRefusedError(`endpoint sent an unusable ICE restart answer: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectionError(`ICE restart did not connect within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    });
+    try {
+      await Promise.race([restart, deadline]);
+    } catch (error) {
+      if (unsupported !== undefined) return { unsupported };
+      if (error instanceof WhipcastError) throw error;
+      throw new ConnectionError(`ICE restart failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+      restart.catch(() => {});
+    }
+    if (this.#stopping) throw new ConnectionError("the session is stopping");
+    // Live again: judged afresh, and video waits for the fresh IDR the supervisor asks for.
+    this.#lost = false;
+    this.#liveness = new Liveness(performance.now());
+    this.#awaitKeyframe = this.config.video;
+    this.#releaseShiftNs = undefined;
+    this.#delayed.length = 0;
+    clearInterval(this.#statsTimer);
+    this.#statsTimer = setInterval(() => {
+      this.#stats();
+      this.#judge();
+    }, 1_000);
+    return "restarted";
   }
 
   /** Whether the endpoint is still there (src/whip/liveness.ts); tells the supervisor once if not. */

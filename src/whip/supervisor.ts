@@ -4,7 +4,8 @@ import { redactUrl } from "../redact.ts";
 import { createSessionClocks, cryptoRandomU32 } from "../rtp/rtp-clock.ts";
 import { RECONNECT_DELETE_MS, STOP_BUDGET } from "../stop-budget.ts";
 import { firstDelayMs, nextStep, type ReconnectTally } from "./reconnect-policy.ts";
-import { type SessionClocks, type SessionEnd, type SessionEvents, WhipSession } from "./session.ts";
+import { CLOSED_BY_ENDPOINT } from "./liveness.ts";
+import { CONNECT_TIMEOUT_MS, type SessionClocks, type SessionEnd, type SessionEvents, WhipSession } from "./session.ts";
 
 /** What a lost session leaves for the attempts that replace it. */
 interface Outage {
@@ -14,26 +15,36 @@ interface Outage {
   /** The attempt about to be made, or being made (1-based). */
   attempt: number;
   tally: ReconnectTally;
-  /** The lost session's best-effort DELETE and close. */
+  /** The lost session, kept while ICE restarts may still bring it back. */
+  keep?: WhipSession;
+  /** Sessions given up on: their best-effort DELETE and close. */
   ending: Promise<unknown>;
 }
+
+/** A reconnect's ICE checks may take this many times the first connect, within these bounds. */
+const RECONNECT_CONNECT_FACTOR = 4;
+const RECONNECT_CONNECT_MIN_MS = 4_000;
 
 /**
  * The supervisor's states, each with what it needs:
  *
- *   connecting{session} ──▶ live{session} ──lost──▶ waiting{outage, timer}
- *        ▲                                              │
- *        └─────────── reconnecting{session, outage} ◀───┘ (failed attempt: back to waiting)
+ *   connecting{session} ──▶ live{session} ──lost──▶ restarting{outage} ──▶ live (same session)
+ *                                ▲                    │  checks failed: waiting, then again
+ *                                │                    ▼  no restarts here / HTTP down
+ *                                └── reconnecting{session, outage} ◀── waiting{outage, timer}
  *
  * and from any of them stopping → stopped. `connecting` is the run's first session: its failure
- * ends the run (a wrong URL or key is reported at once, as before). A later failure is retried
- * by the reconnect policy (src/whip/reconnect-policy.ts).
+ * ends the run (a wrong URL or key is reported at once, as before). A lost session is first
+ * ICE-restarted (PATCH, RFC 9725 §4.4.2: same DTLS, same server session, viewers undisturbed);
+ * where the endpoint takes no restarts, or has lost the session, a new offer is POSTed. Every
+ * failure is retried as the reconnect policy says (src/whip/reconnect-policy.ts).
  */
 type State =
   | { name: "idle" }
   | { name: "connecting"; session: WhipSession }
   | { name: "live"; session: WhipSession; sinceMs: number }
   | { name: "waiting"; outage: Outage; timer: ReturnType<typeof setTimeout> }
+  | { name: "restarting"; outage: Outage & { keep: WhipSession } }
   | { name: "reconnecting"; session: WhipSession; outage: Outage }
   | { name: "stopping" }
   | { name: "stopped" };
@@ -56,6 +67,8 @@ export class SessionSupervisor {
   #clocks: SessionClocks | undefined;
   #sent: SentSummary = { videoFrames: 0, audioPackets: 0, retransmitted: 0 };
   #reconnects = 0;
+  /** How long the first session took from POST to connected: the measure of this path. */
+  #firstConnectMs: number | undefined;
   #stopping: Promise<void> | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -73,8 +86,10 @@ export class SessionSupervisor {
     if (this.#state.name !== "idle") return;
     const session = this.#newSession(true);
     this.#state = { name: "connecting", session };
+    const began = this.#now();
     session.start().then(
       () => {
+        this.#firstConnectMs = this.#now() - began;
         if (this.#state.name === "connecting" && this.#state.session === session) this.#live(session);
       },
       (error: unknown) => {
@@ -102,7 +117,8 @@ export class SessionSupervisor {
       let end: SessionEnd | undefined;
       if (state.name === "connecting" || state.name === "live" || state.name === "reconnecting") end = await state.session.stop();
       if (state.name === "waiting") clearTimeout(state.timer);
-      if (state.name === "waiting" || state.name === "reconnecting") await bounded(state.outage.ending, STOP_BUDGET.deleteMs);
+      if ((state.name === "waiting" || state.name === "restarting") && state.outage.keep) end = await state.outage.keep.stop();
+      if (state.name === "waiting" || state.name === "restarting" || state.name === "reconnecting") await bounded(state.outage.ending, STOP_BUDGET.deleteMs);
       if (end) this.#add(end.sent);
       this.#state = { name: "stopped" };
       this.#emit({ type: "stopped", deleted: end?.deleted ?? false, sent: this.#sent, reconnects: this.#reconnects, ...(end?.detail ? { detail: end.detail } : {}) });
@@ -146,32 +162,46 @@ export class SessionSupervisor {
       holdMedia: first && config.sendHeldMedia,
       // The first POST keeps the client's own few retries; a reconnect's retries are the policy's.
       postAttempts: first ? 3 : 1,
+      connectTimeoutMs: first ? CONNECT_TIMEOUT_MS : this.#reconnectConnectMs(),
       events,
     });
     return session;
   }
 
-  #live(session: WhipSession, outage?: Outage): void {
+  /** A reconnect's connect (or restart) bound: a multiple of what this path took at first. */
+  #reconnectConnectMs(): number {
+    const first = this.#firstConnectMs ?? CONNECT_TIMEOUT_MS;
+    return Math.min(CONNECT_TIMEOUT_MS, Math.max(RECONNECT_CONNECT_MIN_MS, RECONNECT_CONNECT_FACTOR * first));
+  }
+
+  #live(session: WhipSession, outage?: Outage, how = ""): void {
     this.#state = { name: "live", session, sinceMs: this.#now() };
     if (outage) {
       this.#reconnects++;
       const afterMs = this.#now() - outage.sinceMs;
-      this.#emit({ type: "log", level: "info", message: `live again after ${(afterMs / 1000).toFixed(1)} s (attempt ${outage.attempt})` });
+      this.#emit({ type: "log", level: "info", message: `live again after ${(afterMs / 1000).toFixed(1)} s (attempt ${outage.attempt}${how})` });
       this.#emit({ type: "state", state: "connected", reconnect: { attempt: outage.attempt, afterMs } });
     } else this.#emit({ type: "state", state: "connected" });
   }
 
   #lost(session: WhipSession, reason: string): void {
     if (this.#state.name !== "live" || this.#state.session !== session) return;
-    const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
     if (!this.options.config.reconnect) {
+      void session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
       this.#fail(new ConnectionError(`connection lost (${reason}); not reconnecting (--no-reconnect)`));
       return;
     }
-    const outage: Outage = { sinceMs: this.#now(), reason, attempt: 1, tally: { endpointFailures: 0, pathFailures: 0 }, ending };
-    const delay = firstDelayMs(this.#random);
-    this.#emit({ type: "log", level: "warn", message: `connection lost (${reason}); reconnecting in ${seconds(delay)} (attempt 1)` });
-    this.#wait(outage, delay);
+    const outage: Outage = { sinceMs: this.#now(), reason, attempt: 1, tally: { endpointFailures: 0, pathFailures: 0 }, ending: Promise.resolve() };
+    // A connection the endpoint closed is over: only a new offer can bring it back.
+    if (reason === CLOSED_BY_ENDPOINT) {
+      outage.ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+      const delay = firstDelayMs(this.#random);
+      this.#emit({ type: "log", level: "warn", message: `connection lost (${reason}); reconnecting in ${seconds(delay)} (attempt 1)` });
+      this.#wait(outage, delay);
+      return;
+    }
+    this.#emit({ type: "log", level: "warn", message: `connection lost (${reason}); restarting ICE (attempt 1)` });
+    void this.#restart({ ...outage, keep: session });
   }
 
   #wait(outage: Outage, delayMs: number): void {
@@ -180,8 +210,52 @@ export class SessionSupervisor {
     this.#emit({ type: "state", state: "reconnecting", reconnect: { attempt: outage.attempt, afterMs: this.#now() - outage.sinceMs } });
   }
 
+  /** An ICE restart of the kept session; on failure, the policy says when to try what next. */
+  async #restart(outage: Outage & { keep: WhipSession }): Promise<void> {
+    this.#state = { name: "restarting", outage };
+    this.#emit({ type: "state", state: "reconnecting", reconnect: { attempt: outage.attempt, afterMs: this.#now() - outage.sinceMs } });
+    const session = outage.keep;
+    let failure: WhipcastError | undefined;
+    let result: Awaited<ReturnType<WhipSession["restartIce"]>> | undefined;
+    try {
+      result = await session.restartIce(this.#reconnectConnectMs());
+    } catch (error) {
+      failure = asWhipcastError(error);
+    }
+    if (this.#state.name !== "restarting" || this.#state.outage !== outage) return;
+    if (result === "restarted") return this.#live(session, outage, ", ICE restart");
+    // The endpoint answered the PATCH: the path is what failed. Keep the session; restart again.
+    if (failure instanceof ConnectionError) return this.#retry(outage, failure, "ICE restart");
+    // No restart here (or the session is gone, or HTTP is down): a new offer, after the old
+    // session is deleted.
+    const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+    const { keep: _, ...rest } = outage;
+    if (result !== undefined) {
+      this.#emit({ type: "log", level: "info", message: `the endpoint did not take an ICE restart (${result.unsupported || "no session"}); posting a new offer` });
+      this.#wait({ ...rest, ending }, 0);
+      return;
+    }
+    this.#retry({ ...rest, ending }, failure!, "ICE restart");
+  }
+
+  /** After a failed attempt: give up, or wait as the policy says and try again. */
+  #retry(outage: Outage, failure: WhipcastError, what: string): void {
+    const elapsedMs = this.#now() - outage.sinceMs;
+    const step = nextStep(failure, { tally: outage.tally, elapsedMs, timeoutMs: this.options.config.reconnectTimeoutMs, random: this.#random });
+    if (step.kind === "give-up") {
+      if (outage.keep) outage.ending = outage.keep.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+      const timedOut = this.options.config.reconnectTimeoutMs !== undefined && failure.code !== "refused";
+      this.#fail(failure, timedOut ? `not live again within --reconnect-timeout (${seconds(elapsedMs)} after the connection was lost): ${failure.message}` : undefined);
+      return;
+    }
+    const next: Outage = { ...outage, attempt: outage.attempt + 1, tally: step.tally };
+    this.#emit({ type: "log", level: "warn", message: `${what} (attempt ${outage.attempt}) failed: ${failure.message}; retrying in ${seconds(step.delayMs)} (attempt ${next.attempt})` });
+    this.#wait(next, step.delayMs);
+  }
+
   async #attempt(outage: Outage): Promise<void> {
     if (this.#state.name !== "waiting" || this.#state.outage !== outage) return;
+    if (outage.keep) return this.#restart({ ...outage, keep: outage.keep });
     // The old session's DELETE first (bounded): a server that allows one publisher per stream
     // would otherwise see two.
     await bounded(outage.ending, RECONNECT_DELETE_MS);
@@ -199,16 +273,7 @@ export class SessionSupervisor {
     if (this.#state.name !== "reconnecting" || this.#state.session !== session) return;
     // An attempt the endpoint answered (201) but that never connected is deleted too.
     const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
-    const elapsedMs = this.#now() - outage.sinceMs;
-    const step = nextStep(failure, { tally: outage.tally, elapsedMs, timeoutMs: this.options.config.reconnectTimeoutMs, random: this.#random });
-    if (step.kind === "give-up") {
-      const timedOut = this.options.config.reconnectTimeoutMs !== undefined && failure.code !== "refused";
-      this.#fail(failure, timedOut ? `not live again within --reconnect-timeout (${seconds(elapsedMs)} after the connection was lost): ${failure.message}` : undefined);
-      return;
-    }
-    const next: Outage = { ...outage, attempt: outage.attempt + 1, tally: step.tally, ending };
-    this.#emit({ type: "log", level: "warn", message: `reconnect attempt ${outage.attempt} failed: ${failure.message}; retrying in ${seconds(step.delayMs)} (attempt ${next.attempt})` });
-    this.#wait(next, step.delayMs);
+    this.#retry({ ...outage, ending }, failure, "reconnect");
   }
 
   /** End the run with `error` (its code decides the exit status), optionally saying more. */
