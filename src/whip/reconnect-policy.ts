@@ -11,7 +11,7 @@ import { ConnectionError, EndpointRefusedError, EndpointUnreachableError, type W
  *   server that is coming back.
  * - **path failures:** the endpoint answered 201 but ICE or DTLS did not connect (UDP blocked,
  *   the path down). The endpoint is demonstrably up and each attempt already spent its ICE
- *   checks (~2 s), so these retry on a short schedule (0.5 s doubling up to 2 s): the stream is
+ *   checks (~2 s), so these retry on a short schedule (0.5 s, then 1 s): the stream is
  *   back within a few seconds of the path, not up to 30 s later.
  *
  * Never retried: 401/403 (a wrong key stays wrong), other 4xx (the endpoint rejects what we
@@ -19,7 +19,7 @@ import { ConnectionError, EndpointRefusedError, EndpointUnreachableError, type W
  */
 export const BACKOFF_START_MS = 500;
 export const ENDPOINT_BACKOFF_CAP_MS = 30_000;
-export const PATH_BACKOFF_CAP_MS = 2_000;
+export const PATH_BACKOFF_CAP_MS = 1_000;
 /** The longest Retry-After honoured as it is; a longer one waits this long and tries anyway. */
 export const RETRY_AFTER_CAP_MS = 5 * 60_000;
 

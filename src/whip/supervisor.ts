@@ -23,7 +23,7 @@ interface Outage {
 
 /** A reconnect's ICE checks may take this many times the first connect, within these bounds. */
 const RECONNECT_CONNECT_FACTOR = 4;
-const RECONNECT_CONNECT_MIN_MS = 4_000;
+const RECONNECT_CONNECT_MIN_MS = 2_500;
 
 /**
  * The supervisor's states, each with what it needs:

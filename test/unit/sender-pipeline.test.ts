@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { Event, GenericNack, H264Packetizer, OpusPacketizer, RTCRtpCodecParameters, RTCRtpSender, RtcpTransportLayerFeedback, type RtpHeader, RtpPacket } from "werift";
+import { Event, GenericNack, RtcpSenderInfo, RtcpSrPacket, H264Packetizer, OpusPacketizer, RTCRtpCodecParameters, RTCRtpSender, RtcpTransportLayerFeedback, type RtpHeader, RtpPacket } from "werift";
 import { BandwidthEstimator } from "../../src/congestion/bandwidth-estimator.ts";
 import { buildTwcc } from "../../src/rtp/twcc.ts";
 import { SendTransport } from "../../src/rtc/send-transport.ts";
@@ -226,3 +226,36 @@ describe("numbering on release (the publisher's streams)", () => {
 function u32(n: number): number[] {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 }
+
+describe("counters that wrap (hours-long runs)", () => {
+  test("the SR packet and octet counts wrap at 2^32, and every Sender Report still serializes (RFC 3550 §6.4.1)", async () => {
+    const reports: Buffer[] = [];
+    const made = sender("audio", { transportCc: 3 });
+    const dtls = made.dtls as unknown as { sendRtcp(packets: { serialize(): Buffer }[]): Promise<void> };
+    dtls.sendRtcp = async (packets) => void reports.push(...packets.map((p) => p.serialize()));
+    open.push(made.s);
+    const transport = new SendTransport({ pacingTargetBps: 1e9, firstSequence: 65534 });
+    const start = { packets: 2 ** 32 - 2, octets: 2 ** 32 - 300 };
+    const pipeline = new SenderPipeline(made.i, transport, { kind: "audio", historyCapacity: 0, clock: () => ({ at: () => 1234 }), counts: start, numberOnRelease: true, firstSequence: 65535 });
+    const packetizer = new OpusPacketizer({ maxPayloadSize: 1166 });
+    for (let k = 0; k < 4; k++) pipeline.send(packetizer.packetize(Buffer.alloc(200, k), k * 960));
+    await Bun.sleep(10);
+    // 4 packets of 200 bytes: both counts went past 2^32 and wrapped.
+    expect(made.i.packetCount).toBe(2);
+    expect(made.i.octetCount).toBe(800 - 300);
+    const wire = made.wire.map(parse);
+    expect(wire.map((p) => p.header.sequenceNumber)).toEqual([65535, 0, 1, 2]);
+    expect(wire.map((p) => p.header.extensions[0]!.payload.readUInt16BE())).toEqual([65534, 65535, 0, 1]);
+    // The first report went out with the first packet; it carries the wrapped counts' low bits.
+    expect(reports.length).toBeGreaterThan(0);
+    const sr = reports[0]!;
+    expect(sr[1]).toBe(200);
+    expect(sr.readUInt32BE(20)).toBe((start.packets + 1) >>> 0);
+    // A report built now (after the wrap) serializes too; the unwrapped count werift kept would throw.
+    const info = (octetCount: number) => new RtcpSrPacket({ ssrc: 1, senderInfo: new RtcpSenderInfo({ ntpTimestamp: 0n, rtpTimestamp: 0, packetCount: made.i.packetCount, octetCount }) }).serialize();
+    expect(() => info(made.i.octetCount)).not.toThrow();
+    expect(() => info(start.octets + 800)).toThrow();
+    pipeline.reports.stop();
+    pipeline.close();
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * Faults against a running publish (the compiled binary) and `whipcast serve`, inside a
+ * loopback-only network namespace: the server killed and restarted, all UDP blackholed, an
+ * endpoint that refuses while the publisher reconnects, a flood of WHEP offers that never
+ * connect. Real Chromium WHEP viewers judge the result. Prints one JSON line; reconnect.e2e.test.ts asserts.
+ *
+ *   bun test/e2e/reconnect-scenario.ts '{"name":"serverRestart"}'
+ */
+import type { Subprocess } from "bun";
+import { binary } from "../helpers/binary.ts";
+import { type Browser, launchChromium } from "../helpers/chromium.ts";
+import { openWhepViewer, type WhepViewer } from "../helpers/whep-viewer.ts";
+
+const input = JSON.parse(process.argv[2] ?? "{}") as { name: string; seconds?: number; refusal?: "401" | "503" | "404" };
+const cleanups: (() => unknown)[] = [];
+const PORT = 18_080;
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+
+type Proc = Subprocess<"ignore", "pipe", "pipe">;
+
+/** A process whose stderr lines are collected, each with the time it arrived. */
+function spawn(args: string[]): { proc: Proc; lines: { at: number; text: string }[] } {
+  const proc = Bun.spawn([binary(), ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  cleanups.push(() => proc.kill("SIGKILL"));
+  const lines: { at: number; text: string }[] = [];
+  void (async () => {
+    const reader = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    for (let c = await reader.read(); !c.done; c = await reader.read()) {
+      buffered += c.value;
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      for (const text of parts) lines.push({ at: performance.now(), text });
+    }
+  })();
+  void new Response(proc.stdout).text();
+  return { proc, lines };
+}
+
+async function serve(): Promise<ReturnType<typeof spawn>> {
+  const s = spawn(["serve", "--port", String(PORT)]);
+  await until("serve listening", async () => (s.lines.some((l) => l.text.includes("serving on")) ? true : undefined), 10_000);
+  return s;
+}
+
+function publish(url: string, extra: string[] = []): ReturnType<typeof spawn> {
+  return spawn(["publish", url, "--source", "test", "--size", "640x360", "--fps", "30", "--log", "json", ...extra]);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+const live = (origin = ORIGIN) => until("stream live", async () => ((await (await fetch(`${origin}/api/streams`)).json()) as { name: string }[]).some((s) => s.name === "live") || undefined, 60_000);
+const messages = (lines: { text: string }[]) => lines.map((l) => { try { return (JSON.parse(l.text) as { msg: string }).msg; } catch { return l.text; } });
+
+/** A Chromium viewer that joins now; resolves with ms to its first frame and frames decoded over `overMs` after it. */
+async function watch(browser: Browser, overMs = 5_000): Promise<{ join: number; joinedAt: number; firstFrameMs: number | undefined; decoded: number; viewer: WhepViewer }> {
+  const viewer = await openWhepViewer(browser, ORIGIN);
+  const joinedAt = performance.now();
+  const join = (await viewer.join(`${ORIGIN}/whep/live`)).status;
+  const firstFrameMs = await until("first frame", () => viewer.firstFrameAfterMs(), 10_000).catch(() => undefined);
+  const before = (await viewer.stats()).video?.framesDecoded ?? 0;
+  await Bun.sleep(overMs);
+  const decoded = ((await viewer.stats()).video?.framesDecoded ?? 0) - before;
+  return { join, joinedAt, firstFrameMs, decoded, viewer };
+}
+
+async function stopPublisher(p: ReturnType<typeof spawn>): Promise<number> {
+  p.proc.kill("SIGTERM");
+  return p.proc.exited;
+}
+
+/** serve killed 6 s in, back 3 s later on the same port. */
+async function serverRestart(browser: Browser) {
+  let server = await serve();
+  const pub = publish(`${ORIGIN}/whip/live`);
+  await live();
+  await Bun.sleep(6_000);
+  server.proc.kill("SIGKILL");
+  await server.proc.exited;
+  await Bun.sleep(3_000);
+  server = await serve();
+  const backAt = performance.now();
+  await live();
+  const liveAfterMs = performance.now() - backAt;
+  const seen = await watch(browser);
+  const firstFrameAfterBackMs = seen.firstFrameMs === undefined ? undefined : seen.joinedAt + seen.firstFrameMs - backAt;
+  const exit = await stopPublisher(pub);
+  await Bun.sleep(300);
+  return {
+    running: true,
+    liveAfterMs,
+    firstFrameAfterBackMs,
+    join: seen.join,
+    decoded: seen.decoded,
+    publisherExit: exit,
+    deleted: messages(server.lines).some((m) => m.includes("publisher ended the session")),
+    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error/.test(m)),
+  };
+}
+
+/** All UDP dropped for `seconds`, HTTP still up. */
+async function blackhole(browser: Browser, seconds: number) {
+  const server = await serve();
+  const pub = publish(`${ORIGIN}/whip/live`);
+  await live();
+  await Bun.sleep(3_000);
+  const iptables = (op: "-I" | "-D") => Bun.spawnSync(["iptables", op, "INPUT", "-p", "udp", "-j", "DROP"]).exitCode;
+  const added = iptables("-I");
+  await Bun.sleep(seconds * 1000);
+  const removed = iptables("-D");
+  const backAt = performance.now();
+  const again = await until("live again", async () => pub.lines.find((l) => l.at > backAt - seconds * 1000 && l.text.includes("live again")), 30_000).catch(() => undefined);
+  const seen = await watch(browser, 4_000);
+  const exit = await stopPublisher(pub);
+  return {
+    iptables: [added, removed],
+    liveAgainAfterPathMs: again ? again.at - backAt : undefined,
+    join: seen.join,
+    decoded: seen.decoded,
+    publisherExit: exit,
+    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error/.test(m)),
+    server: messages(server.lines).filter((m) => /stream "live"/.test(m)),
+  };
+}
+
+/**
+ * A front that forwards to serve, except that after the fault its POSTs are answered by the
+ * refusal under test (401; 503 with Retry-After: 2; 404 for 10 s, then forwarded).
+ */
+async function refusal(refusal: "401" | "503" | "404") {
+  let server = await serve();
+  const posts: number[] = [];
+  let refusing = false;
+  let refusingSince = 0;
+  const front = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      if (req.method === "POST" && refusing) {
+        posts.push(performance.now());
+        if (refusal === "401") return new Response("no", { status: 401, statusText: "Unauthorized" });
+        if (refusal === "503" && posts.length <= 2) return new Response("busy", { status: 503, headers: { "retry-after": "2" } });
+        if (refusal === "404" && performance.now() - refusingSince < 10_000) return new Response("unknown", { status: 404 });
+      }
+      try {
+        const res = await fetch(`${ORIGIN}${url.pathname}`, { method: req.method, headers: req.headers, body: req.method === "GET" || req.method === "DELETE" ? undefined : await req.text(), redirect: "manual" });
+        return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+      } catch {
+        return new Response("upstream down", { status: 502 });
+      }
+    },
+  });
+  cleanups.push(() => front.stop(true));
+  const pub = publish(`http://127.0.0.1:${front.port}/whip/live`);
+  await live();
+  await Bun.sleep(2_000);
+  refusing = true;
+  refusingSince = performance.now();
+  server.proc.kill("SIGKILL");
+  await server.proc.exited;
+  server = await serve();
+  const exited = await Promise.race([pub.proc.exited, live().then(() => undefined)]);
+  const liveAt = performance.now();
+  const exit = exited ?? (await stopPublisher(pub));
+  return {
+    exit,
+    liveAfterRefusingMs: exited === undefined ? liveAt - refusingSince : undefined,
+    postGapsMs: posts.slice(1).map((t, i) => Math.round(t - posts[i]!)),
+    posts: posts.length,
+    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error|refused/.test(m)),
+  };
+}
+
+/** 300 WHEP offers that never complete ICE, posted at once while a real viewer watches. */
+async function flood(browser: Browser) {
+  await serve();
+  const pub = publish(`${ORIGIN}/whip/live`);
+  await live();
+  const first = await openWhepViewer(browser, ORIGIN);
+  const firstJoin = (await first.join(`${ORIGIN}/whep/live`)).status;
+  await until("first frame", () => first.firstFrameAfterMs(), 10_000);
+  // A real browser offer, from a peer that is closed at once: nobody will answer the checks.
+  const offerPage = await browser.page(`${ORIGIN}/api/streams`);
+  const offer = await offerPage.evaluate(async () => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((r) => setTimeout(r, 500));
+    const sdp = pc.localDescription!.sdp;
+    pc.close();
+    return sdp;
+  });
+  const before = (await first.stats()).video?.framesDecoded ?? 0;
+  const statuses = await Promise.all(Array.from({ length: 300 }, () => fetch(`${ORIGIN}/whep/live`, { method: "POST", headers: { "content-type": "application/sdp" }, body: offer }).then((r) => r.status, () => 0)));
+  await Bun.sleep(5_000);
+  const firstDecodedOver5s = ((await first.stats()).video?.framesDecoded ?? 0) - before;
+  await Bun.sleep(10_000);
+  const second = await watch(browser, 3_000);
+  const exit = await stopPublisher(pub);
+  const count = (s: number) => statuses.filter((x) => x === s).length;
+  return { firstJoin, created: count(201), tooMany: count(429), other: statuses.length - count(201) - count(429), firstDecodedOver5s, secondJoin: second.join, secondDecoded: second.decoded, publisherExit: exit };
+}
+
+let result: unknown;
+const browser = await launchChromium();
+cleanups.push(() => browser.close());
+try {
+  if (input.name === "serverRestart") result = await serverRestart(browser);
+  else if (input.name === "blackhole") result = await blackhole(browser, input.seconds ?? 8);
+  else if (input.name === "refusal") result = await refusal(input.refusal ?? "401");
+  else if (input.name === "flood") result = await flood(browser);
+  else throw new Error(`unknown scenario ${input.name}`);
+} finally {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+}
+console.log(JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { runInNamespace } from "./run-scenario.ts";
+
+/** Each scenario runs reconnect-scenario.ts in its own loopback-only network namespace. */
+const scenario = <R>(input: object) => runInNamespace<R>("reconnect-scenario.ts", input);
+
+describe("staying live unattended: faults against whipcast publish and serve, judged by Chromium viewers", () => {
+  test("serve killed 6 s in and back 3 s later on the same port: live again within 3 s, a new viewer decodes ≥ 80 %, SIGTERM still DELETEs and exits 0", async () => {
+    const r = await scenario<{ liveAfterMs: number; firstFrameAfterBackMs?: number; join: number; decoded: number; publisherExit: number; deleted: boolean; publisher: string[] }>({ name: "serverRestart" });
+    expect({ r, ok: r.liveAfterMs < 3_000 }).toEqual({ r, ok: true });
+    expect(r.join).toBe(201);
+    // 5 s at 30 fps.
+    expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 150);
+    expect(r.publisherExit).toBe(0);
+    expect(r.deleted).toBe(true);
+    expect(r.publisher.some((m) => /^connection lost \(/.test(m))).toBe(true);
+    expect(r.publisher.some((m) => /^live again after [\d.]+ s \(attempt \d+\)$/.test(m))).toBe(true);
+  });
+
+  test.each([8, 45])("all UDP blackholed for %i s, HTTP up: the session comes back by ICE restart soon after the path does; a viewer decodes", async (seconds) => {
+    const r = await scenario<{ iptables: number[]; liveAgainAfterPathMs?: number; join: number; decoded: number; publisherExit: number; publisher: string[]; server: string[] }>({ name: "blackhole", seconds });
+    expect(r.iptables).toEqual([0, 0]);
+    expect({ r, ok: r.liveAgainAfterPathMs !== undefined && r.liveAgainAfterPathMs < 3_000 }).toEqual({ r, ok: true });
+    expect(r.publisher.some((m) => m.includes("ICE restart)"))).toBe(true);
+    expect(r.join).toBe(201);
+    expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 120);
+    expect(r.publisherExit).toBe(0);
+  }, 200_000);
+
+  test("reconnecting to an endpoint that now answers 401: exit 3 at once, with the endpoint's answer", async () => {
+    const r = await scenario<{ exit: number; posts: number; publisher: string[] }>({ name: "refusal", refusal: "401" });
+    expect(r.exit).toBe(3);
+    expect(r.posts).toBe(1);
+    expect(r.publisher.some((m) => m.includes("401"))).toBe(true);
+  });
+
+  test("503 with Retry-After: 2 while reconnecting: the next POST waits 2 s, then the stream is live again", async () => {
+    const r = await scenario<{ exit: number; posts: number; postGapsMs: number[]; liveAfterRefusingMs?: number }>({ name: "refusal", refusal: "503" });
+    expect(r.exit).toBe(0);
+    expect(r.posts).toBeGreaterThanOrEqual(3);
+    expect(r.postGapsMs.slice(0, 2).every((g) => g >= 1_900)).toBe(true);
+    expect(r.liveAfterRefusingMs).toBeDefined();
+  });
+
+  test("404 for 10 s while reconnecting: retried with backoff until the endpoint answers 201", async () => {
+    const r = await scenario<{ exit: number; posts: number; postGapsMs: number[]; liveAfterRefusingMs?: number }>({ name: "refusal", refusal: "404" });
+    expect(r.exit).toBe(0);
+    expect(r.posts).toBeGreaterThanOrEqual(3);
+    expect(r.liveAfterRefusingMs).toBeGreaterThan(10_000);
+    // Backing off: the gaps grow (with jitter, each at least half its step).
+    expect(Math.max(...r.postGapsMs)).toBeGreaterThan(r.postGapsMs[0]!);
+  });
+
+  test("300 WHEP offers that never connect, at once: the watching viewer keeps decoding, most are refused 429, a viewer 15 s later gets 201 and decodes", async () => {
+    const r = await scenario<{ firstJoin: number; created: number; tooMany: number; other: number; firstDecodedOver5s: number; secondJoin: number; secondDecoded: number; publisherExit: number }>({ name: "flood" });
+    expect(r.firstJoin).toBe(201);
+    expect(r.created).toBeLessThanOrEqual(8);
+    expect(r.tooMany + r.created + r.other).toBe(300);
+    expect(r.firstDecodedOver5s).toBeGreaterThanOrEqual(0.8 * 150);
+    expect(r.secondJoin).toBe(201);
+    expect(r.secondDecoded).toBeGreaterThanOrEqual(0.8 * 90);
+    expect(r.publisherExit).toBe(0);
+  });
+});
