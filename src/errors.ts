@@ -85,12 +85,9 @@ export interface ErrorPayload {
 }
 
 export function toPayload(error: unknown): ErrorPayload {
-  if (error instanceof WhipcastError) {
-    const { status, retryAfterMs } = error as { status?: number; retryAfterMs?: number };
-    return { code: error.code, message: error.message, ...(status !== undefined ? { status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  }
-  const internal = asWhipcastError(error);
-  return { code: internal.code, message: internal.message };
+  const e = asWhipcastError(error);
+  const { status, retryAfterMs } = e as { status?: number; retryAfterMs?: number };
+  return { code: e.code, message: e.message, ...(status !== undefined ? { status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
 }
 
 export function fromPayload(payload: ErrorPayload): WhipcastError {

@@ -27,7 +27,7 @@ export interface PublishHooks {
   statusLine?: StatusLine;
   /** The viewer address of the embedded server (no URL given), once the stream is live on it; printed on stdout by default. */
   onWatchAddress?: (url: string) => void;
-  /** Start the wrapping counters here (tests of hours-long runs, in seconds). */
+  /** Start the wrapping counters here: tests of hours-long runs reach the wraps in seconds. */
   counterStart?: CounterStart;
 }
 
@@ -166,21 +166,18 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         switch (ev.type) {
           case "state":
             figures.state = ev.state === "connected" ? "live" : ev.state;
-            if (ev.state === "connected" && ev.reconnect) {
-              // A replaced session starts with a fresh IDR, whatever the source.
-              figures.reconnects++;
-              if (videoEncoder) {
-                nextKeyframeReason = "start";
-                videoEncoder.keyframe();
-              }
-              break;
-            }
-            // A live source starts with a fresh IDR: what was captured while connecting is dropped.
-            if (ev.state === "connected" && videoEncoder && opts.source.kind !== "file") {
-              connectedAt = performance.now();
+            // While reconnecting there are no live figures; the line says so at once.
+            if (ev.state === "reconnecting") figures.stats = undefined;
+            if (ev.state === "connected" && ev.reconnect) figures.reconnects++;
+            hooks.statusLine?.show(formatStatus(figures));
+            // A live source starts with a fresh IDR (what was captured while connecting is
+            // dropped), and so does every session after a loss, whatever the source.
+            if (ev.state === "connected" && videoEncoder && (ev.reconnect || opts.source.kind !== "file")) {
+              connectedAt ??= performance.now();
               nextKeyframeReason = "start";
               videoEncoder.keyframe();
             }
+            if (ev.reconnect) break;
             if (ev.state === "signalling") log.debug(`posting offer to ${ev.detail ?? ""}`);
             if (ev.state === "connecting") log.debug("endpoint answered; connecting (ICE/DTLS)");
             if (ev.state === "connected") {

@@ -1,4 +1,5 @@
-import { candidateFromSdp, candidateToSdp, RTCIceParameters, RTCPeerConnection } from "werift";
+import { RTCIceParameters, RTCPeerConnection } from "werift";
+import { applyRemoteFragment, localFragment } from "./ice-restart.ts";
 import { tuneUdpSockets } from "./udp-sockets.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
@@ -72,12 +73,14 @@ export class Answerer {
     const ice = this.pc.iceTransports.find((t) => t.state !== "closed");
     if (this.#closed || !ice) throw new PeerError("no-ice-transport", "the session has no ICE transport left to restart; POST a new offer");
     if (ice.connection.remoteUsername === frag.ufrag) throw new PeerError("not-an-ice-restart", "an ICE restart needs a new ice-ufrag (RFC 8445 §9)");
+    // The new remote credentials before the gather: werift starts the new generation when they
+    // change, which clears what was gathered (applying them again below changes nothing).
     ice.setRemoteParams(new RTCIceParameters({ usernameFragment: frag.ufrag, password: frag.pwd, iceLite: false }));
     await ice.gather();
     tuneUdpSockets(this.pc);
-    for (const candidate of frag.candidates) await ice.addRemoteCandidate(candidateFromSdp(candidate.replace(/^candidate:/, "")));
     // end-of-candidates is not passed on: werift's controlled agent would then fail at once on
     // an empty check list instead of waiting for the client's checks (peer-reflexive pairs).
+    await applyRemoteFragment(ice, frag, false);
     // Connectivity checks for the new generation. A failed generation leaves the client time to
     // restart again (its path may still be down); a session with no restart connected within
     // RESTART_TIMEOUT_MS of the latest one is ended.
@@ -90,21 +93,11 @@ export class Answerer {
         if (this.#restartDeadline !== deadline) return;
         clearTimeout(deadline);
         this.#restarting = false;
-        if (this.#judge) this.#judge = new Liveness(performance.now(), this.#judge.steadyName, this.#judge.options);
+        this.#judge?.reset(performance.now());
       },
       () => {},
     );
-    const local = ice.localParameters;
-    const mid = frag.mid ?? this.pc.getTransceivers()[0]?.mid ?? "0";
-    return [
-      `a=ice-ufrag:${local.usernameFragment}`,
-      `a=ice-pwd:${local.password}`,
-      ...(frag.mline ? [`m=${frag.mline}`] : []),
-      `a=mid:${mid}`,
-      ...ice.localCandidates.map((c) => `a=candidate:${candidateToSdp(c)}`),
-      "a=end-of-candidates",
-      "",
-    ].join("\r\n");
+    return localFragment(ice, frag.mid ?? this.pc.getTransceivers()[0]?.mid ?? "0", frag.mline);
   }
 
   /**
@@ -133,6 +126,11 @@ export class Answerer {
 
   get connectionState(): Connection {
     return this.pc.connectionState;
+  }
+
+  /** How long nothing has come from the client, as of the latest liveness sample (0 before connecting). */
+  silentForMs(nowMs = performance.now()): number {
+    return this.#judge?.silentMs(nowMs) ?? 0;
   }
 
   /** An ICE restart is being checked: a "failed" generation meanwhile is not the session's end. */

@@ -1,4 +1,5 @@
-import { candidateFromSdp, candidateToSdp, H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCIceParameters, RTCPeerConnection, type RTCRtpSender } from "werift";
+import { H264Packetizer, MediaStream, MediaStreamTrack, OpusPacketizer, RTCPeerConnection, type RTCRtpSender } from "werift";
+import { applyRemoteFragment, localFragment } from "./ice-restart.ts";
 import type { IceFragment } from "../whip/sdpfrag.ts";
 import { BandwidthEstimator } from "../congestion/bandwidth-estimator.ts";
 import { historyCapacity } from "../rtp/packet-history.ts";
@@ -10,7 +11,7 @@ import { type KeyframeCause, SendTransport } from "./send-transport.ts";
 import { SenderPipeline } from "./sender-pipeline.ts";
 import { internals } from "./sender-internals.ts";
 import { shapeWhipOffer } from "../whip/sdp.ts";
-import { tuneUdpSockets } from "./udp-sockets.ts";
+import { detachHostSockets, tuneUdpSockets } from "./udp-sockets.ts";
 
 /**
  * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the transport-cc
@@ -63,8 +64,12 @@ export class PublisherPeer {
       ? new BandwidthEstimator({ minBps: options.minVideoBitrate + audioBps, maxBps: overhead(options.videoBitrate + audioBps), startBps: overhead(options.startVideoBitrate + audioBps) })
       : undefined;
     const start = options.counterStart;
-    const counts = start ? { packets: start.packets, octets: start.octets } : undefined;
-    const firstSequence = start?.rtpSequence !== undefined ? { firstSequence: start.rtpSequence & 0xffff } : {};
+    // Both streams are numbered as they leave, from the same starting counts when given.
+    const numbering = {
+      numberOnRelease: true,
+      ...(start ? { counts: { packets: start.packets, octets: start.octets } } : {}),
+      ...(start?.rtpSequence !== undefined ? { firstSequence: start.rtpSequence & 0xffff } : {}),
+    };
     this.transport = new SendTransport({
       pacingTargetBps: overhead(options.videoBitrate + audioBps),
       ...(start ? { firstSequence: start.transportSequence } : {}),
@@ -87,9 +92,7 @@ export class PublisherPeer {
           kind: "video",
           historyCapacity: historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD),
           clock: () => this.#clocks?.video,
-          numberOnRelease: true,
-          ...(counts ? { counts } : {}),
-          ...firstSequence,
+          ...numbering,
         }),
       };
     }
@@ -100,7 +103,7 @@ export class PublisherPeer {
       this.#audio = {
         sender,
         packetizer: new OpusPacketizer({ maxPayloadSize: MAX_PAYLOAD }),
-        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio, numberOnRelease: true, ...(counts ? { counts } : {}), ...firstSequence }),
+        pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio, ...numbering }),
       };
     }
   }
@@ -144,33 +147,22 @@ export class PublisherPeer {
 
   /**
    * ICE restart as the controlling agent (RFC 8445 §9), DTLS and SRTP untouched: new local
-   * credentials, candidates gathered again, `exchange` sends our sdpfrag and returns the
-   * endpoint's, then connectivity checks run for the new generation. werift's own restart
-   * (createOffer({iceRestart})) drops the pair but never starts new checks while DTLS is up,
-   * so the ICE transport is driven here. Resolves once a new pair is nominated; rejects when
-   * the checks fail (the endpoint's end-of-candidates makes them fail fast, not hang).
+   * credentials, fresh sockets on the interfaces as they are now (a blocked or rebound port, or
+   * an address that went away, must not outlive the restart), `exchange` sends our sdpfrag and
+   * returns the endpoint's, then connectivity checks run for the new generation (see
+   * ice-restart.ts). Resolves once a new pair is nominated; rejects when the checks fail (the
+   * endpoint's end-of-candidates makes them fail rather than wait).
    */
-  async restartIce(exchange: (offerFrag: string) => Promise<IceFragment>): Promise<void> {
+  async restartIce(exchange: (offerFrag: string) => Promise<IceFragment & { ufrag: string; pwd: string }>): Promise<void> {
     const ice = this.pc.iceTransports[0];
     if (!ice || this.#closed) throw new Error("no ICE transport to restart");
+    const closeStale = detachHostSockets(this.pc);
     ice.restart();
     await ice.gather();
+    void closeStale();
     tuneUdpSockets(this.pc);
-    const local = ice.localParameters;
-    const mid = this.pc.getTransceivers()[0]?.mid ?? "0";
-    const frag = [
-      `a=ice-ufrag:${local.usernameFragment}`,
-      `a=ice-pwd:${local.password}`,
-      `a=mid:${mid}`,
-      ...ice.localCandidates.map((c) => `a=candidate:${candidateToSdp(c)}`),
-      "a=end-of-candidates",
-      "",
-    ].join("\r\n");
-    const answer = await exchange(frag);
-    if (answer.ufrag === undefined || answer.pwd === undefined) throw new Error("the endpoint's restart answer has no ICE credentials");
-    ice.setRemoteParams(new RTCIceParameters({ usernameFragment: answer.ufrag, password: answer.pwd, iceLite: false }));
-    for (const candidate of answer.candidates) await ice.addRemoteCandidate(candidateFromSdp(candidate.replace(/^candidate:/, "")));
-    await ice.addRemoteCandidate(undefined);
+    const answer = await exchange(localFragment(ice, this.pc.getTransceivers()[0]?.mid ?? "0"));
+    await applyRemoteFragment(ice, answer, true);
     await ice.start();
   }
 

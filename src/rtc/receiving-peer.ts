@@ -11,10 +11,8 @@ import { TwccResponder } from "./twcc-responder.ts";
  */
 export class ReceivingPeer extends Answerer {
   readonly kinds = new Set<MediaKind>();
-  /** RTP packets received so far (liveness reads it; also "when did media last come"). */
+  /** RTP packets received so far (liveness reads it). */
   packetsReceived = 0;
-  /** performance.now() of the latest RTP packet. */
-  lastPacketAt: number | undefined;
   readonly #twcc: TwccResponder;
 
   constructor(
@@ -36,7 +34,6 @@ export class ReceivingPeer extends Answerer {
       this.kinds.add(kind);
       track.onReceiveRtp.subscribe((packet) => {
         this.packetsReceived++;
-        this.lastPacketAt = performance.now();
         events.packet(kind, packet);
       });
     });

@@ -31,7 +31,25 @@ interface DgramSocket {
 
 /** The parts of werift's ICE Connection (0.25) that hold a peer's UDP sockets. */
 interface ConnectionSockets {
-  protocols?: { transport?: { type?: string; socket?: DgramSocket } }[];
+  protocols?: { type?: string; close?(): Promise<void>; transport?: { type?: string; socket?: DgramSocket } }[];
+}
+
+/**
+ * Take the peer's host UDP sockets (werift's "stun" protocols) out of its ICE connection, so the
+ * next gather opens new ones on the interfaces as they are then (werift skips an address that
+ * already has a socket). Returns the function that closes the old ones. TURN allocations stay.
+ */
+export function detachHostSockets(pc: RTCPeerConnection): () => Promise<void> {
+  const stale: NonNullable<ConnectionSockets["protocols"]> = [];
+  for (const transport of pc.iceTransports) {
+    const connection = transport.connection as unknown as ConnectionSockets;
+    if (!connection.protocols) continue;
+    stale.push(...connection.protocols.filter((p) => p.type === "stun"));
+    connection.protocols = connection.protocols.filter((p) => p.type !== "stun");
+  }
+  return async () => {
+    await Promise.all(stale.map((p) => p.close?.().catch(() => {})));
+  };
 }
 
 const tuned = new WeakSet<DgramSocket>();
@@ -66,7 +84,7 @@ function refused(error: unknown): boolean {
  * earlier datagram's ICMP error. Other call shapes (connected sockets, buffer lists with offsets)
  * pass through unchanged; whipcast's peers never connect their sockets.
  */
-function resendAfterStaleIcmp(socket: DgramSocket, refused_: { count: number }): void {
+function resendAfterStaleIcmp(socket: DgramSocket, counter: { count: number }): void {
   const send = socket.send.bind(socket);
   socket.send = (...args: unknown[]) => {
     const [data, port, address, callback] = args;
@@ -74,7 +92,7 @@ function resendAfterStaleIcmp(socket: DgramSocket, refused_: { count: number }):
     const done = callback as SendCallback | undefined;
     send(data, port, address, (error: Error | null, bytes?: number) => {
       if (refused(error)) {
-        refused_.count++;
+        counter.count++;
         send(data, port, address, done ?? (() => {}));
       }
       else done?.(error, bytes);

@@ -13,8 +13,9 @@ export const CONNECT_DEADLINE_MS = 10_000;
 /** Sessions not yet connected, per client address: one local script cannot take every slot. */
 export const MAX_PENDING_PER_CLIENT = 8;
 /**
- * A publication with no media for this long may be replaced by a new POST to its name: its
- * publisher is reconnecting (it saw the session die first), or gone without a DELETE.
+ * A publication silent this long (judged by its liveness samples, a second apart) may be
+ * replaced by a new POST to its name: its publisher is reconnecting or restarted, or gone
+ * without a DELETE.
  */
 export const REPLACEABLE_AFTER_MS = 1_500;
 /** Publications are judged dead 2 s later than a publisher judges its session (see publish()). */
@@ -84,7 +85,7 @@ export class Relay {
     });
     // A publisher that raced us to the same name while we answered wins; this one is refused.
     const now = this.#streams.get(name);
-    if ((now && now !== existing) || (now && !this.#replaceable(now)) || this.#closed) {
+    if ((now && (now !== existing || !this.#replaceable(now))) || this.#closed) {
       this.#release(client);
       await publication.close();
       throw new RelayError("stream-live", `stream "${name}" already has a publisher`);
@@ -148,7 +149,7 @@ export class Relay {
   #replaceable(stream: Stream): boolean {
     const p = stream.publication.session;
     if (p.connectionState !== "connected") return p.connectionState === "failed" || p.connectionState === "closed";
-    return performance.now() - (p.lastPacketAt ?? 0) >= REPLACEABLE_AFTER_MS;
+    return p.silentForMs() >= REPLACEABLE_AFTER_MS;
   }
 
   /** Count one more unconnected session for `client`, or refuse it. */

@@ -51,6 +51,17 @@ export class Liveness {
     this.#heardAt = nowMs;
   }
 
+  /** Judge afresh from `nowMs` (after an ICE restart connected). */
+  reset(nowMs: number): void {
+    this.#heardAt = nowMs;
+    this.#unreachableAt = undefined;
+  }
+
+  /** How long nothing has been heard, as of the latest sample (0 before any). */
+  silentMs(nowMs: number): number {
+    return this.#last ? nowMs - this.#heardAt : 0;
+  }
+
   /** Take one sample; the verdict says whether the session is still alive, and if not, why. */
   observe(sample: PathActivity, nowMs: number): Verdict {
     const last = this.#last;

@@ -62,3 +62,19 @@ export function parseSdpFrag(text: string): IceFragment {
   if (frag.pwd !== undefined && !/^[A-Za-z0-9+/]{22,256}$/.test(frag.pwd)) throw new SdpFragError("sdpfrag has an invalid ice-pwd");
   return frag;
 }
+
+/**
+ * The sdpfrag of an ICE restart (RFC 8840 §4.2): credentials, the first bundled section's
+ * m-line (if known) and mid, every candidate, and end-of-candidates (the full set, gathered).
+ */
+export function buildSdpFrag(frag: { ufrag: string; pwd: string; mline?: string; mid: string; candidates: string[] }): string {
+  return [
+    `a=ice-ufrag:${frag.ufrag}`,
+    `a=ice-pwd:${frag.pwd}`,
+    ...(frag.mline ? [`m=${frag.mline}`] : []),
+    `a=mid:${frag.mid}`,
+    ...frag.candidates.map((c) => `a=${c.startsWith("candidate:") ? c : `candidate:${c}`}`),
+    "a=end-of-candidates",
+    "",
+  ].join("\r\n");
+}

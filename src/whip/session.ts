@@ -1,6 +1,6 @@
 import { ConnectionError, EndpointRefusedError, WhipcastError } from "../errors.ts";
-import { parseSdpFrag } from "./sdpfrag.ts";
-import type { SentSummary, SessionConfig, SessionEvent, TransportStats } from "../protocol.ts";
+import { type IceFragment, parseSdpFrag } from "./sdpfrag.ts";
+import type { SentSummary, SessionConfig, TransportStats } from "../protocol.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
 import { pathActivity } from "../rtc/path-activity.ts";
@@ -40,7 +40,7 @@ export type SessionClocks = { video: RtpClock; audio: RtpClock };
 /** What one session tells its supervisor (src/whip/supervisor.ts). */
 export interface SessionEvents {
   log(level: "debug" | "info" | "warn", message: string): void;
-  state(state: "signalling" | "connecting", detail?: string): void;
+  state(state: "signalling" | "connecting"): void;
   keyframeRequest(cause: KeyframeCause): void;
   target(bps: number, reason: string): void;
   stats(stats: TransportStats): void;
@@ -168,7 +168,6 @@ export class WhipSession {
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.#abort.signal.aborted) throw new ConnectionError("stopped before the connection was up");
     this.#connected = true;
-    this.#liveness = new Liveness(performance.now());
     // A failed or closed connection is judged at once, not at the next sample.
     this.#peer.onConnectionState((state) => {
       if (state === "failed" || state === "closed") this.#judge();
@@ -182,6 +181,14 @@ export class WhipSession {
       this.#releaseDue();
     }
     else this.#awaitKeyframe = this.config.video;
+    this.#watch();
+  }
+
+  /** Each second: the stats, and whether the endpoint is still there (judged from now on). */
+  #watch(): void {
+    this.#lost = false;
+    this.#liveness = new Liveness(performance.now());
+    clearInterval(this.#statsTimer);
     this.#statsTimer = setInterval(() => {
       this.#stats();
       this.#judge();
@@ -194,20 +201,25 @@ export class WhipSession {
    * new offer instead. Rejects with ConnectionError when the new checks fail or take longer
    * than `timeoutMs`, and EndpointUnreachableError when the PATCH is not answered.
    */
-  async restartIce(timeoutMs: number): Promise<"restarted" | { unsupported: number }> {
+  async restartIce(timeoutMs: number): Promise<"restarted" | { unsupported: string }> {
     if (this.#stopping) throw new ConnectionError("the session is stopping");
-    let unsupported: number | undefined;
+    /** Why the endpoint's answer is no restart (then a new offer is the way back). */
+    let unsupported: string | undefined;
+    const refuse = (why: string): never => {
+      unsupported = why;
+      throw new Error(why);
+    };
     const restart = this.#peer.restartIce(async (offer) => {
       const reply = await this.#client.restartIce(offer);
-      if (reply.kind === "unsupported") {
-        unsupported = reply.status;
-        throw new Error(`the endpoint answered the ICE restart with ${reply.status}`);
-      }
+      if (reply.kind === "unsupported") return refuse(reply.status === 0 ? "no session" : String(reply.status));
+      let frag: IceFragment;
       try {
-        return parseSdpFrag(reply.sdpfrag);
+        frag = parseSdpFrag(reply.sdpfrag);
       } catch (error) {
-        throw new EndpointRefusedError(`endpoint sent an unusable ICE restart answer: ${error instanceof Error ? error.message : String(error)}`);
+        return refuse(`an unusable answer: ${error instanceof Error ? error.message : String(error)}`);
       }
+      if (frag.ufrag === undefined || frag.pwd === undefined) return refuse("an answer without ice-ufrag and ice-pwd");
+      return { ...frag, ufrag: frag.ufrag, pwd: frag.pwd };
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -224,17 +236,11 @@ export class WhipSession {
       restart.catch(() => {});
     }
     if (this.#stopping) throw new ConnectionError("the session is stopping");
-    // Live again: judged afresh, and video waits for the fresh IDR the supervisor asks for.
-    this.#lost = false;
-    this.#liveness = new Liveness(performance.now());
+    // Live again: video waits for the fresh IDR the supervisor asks for.
     this.#awaitKeyframe = this.config.video;
     this.#releaseShiftNs = undefined;
     this.#delayed.length = 0;
-    clearInterval(this.#statsTimer);
-    this.#statsTimer = setInterval(() => {
-      this.#stats();
-      this.#judge();
-    }, 1_000);
+    this.#watch();
     return "restarted";
   }
 
@@ -266,16 +272,16 @@ export class WhipSession {
       this.#sendFailures = { count: 0, first: "" };
     }
     this.#events.stats({
-        videoBps: bps(snapshot.video - last.video),
-        audioBps: bps(snapshot.audio - last.audio),
-        repairBps: bps(snapshot.repair - last.repair),
-        ...(estimator ? { targetBps: Math.round(estimator.targetBps), lossPercent: Math.round(estimator.lossFraction * 1000) / 10 } : {}),
-        ...(rtt !== undefined ? { rttMs: Math.round(rtt) } : {}),
-        nacks: snapshot.nacks,
-        retransmitted: snapshot.retransmitted,
-        pli: snapshot.pli,
-        fir: snapshot.fir,
-        queueMs: Math.round(peer.transport.pacer.queueDelayMs(now)),
+      videoBps: bps(snapshot.video - last.video),
+      audioBps: bps(snapshot.audio - last.audio),
+      repairBps: bps(snapshot.repair - last.repair),
+      ...(estimator ? { targetBps: Math.round(estimator.targetBps), lossPercent: Math.round(estimator.lossFraction * 1000) / 10 } : {}),
+      ...(rtt !== undefined ? { rttMs: Math.round(rtt) } : {}),
+      nacks: snapshot.nacks,
+      retransmitted: snapshot.retransmitted,
+      pli: snapshot.pli,
+      fir: snapshot.fir,
+      queueMs: Math.round(peer.transport.pacer.queueDelayMs(now)),
     });
   }
 
@@ -420,5 +426,3 @@ export interface SessionEnd {
   detail?: string;
   sent: SentSummary;
 }
-
-export type { SessionEvent };

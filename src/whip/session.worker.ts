@@ -3,7 +3,7 @@
  * The session Worker: a thin message loop over the SessionSupervisor, so signalling, SRTP and
  * RTCP never compete with the main thread's ffmpeg pipes and CLI.
  */
-import { asWhipcastError, toPayload } from "../errors.ts";
+import { firstLine, toPayload } from "../errors.ts";
 import type { OpusPacketMessage, SessionCommand, SessionEvent } from "../protocol.ts";
 import { SessionSupervisor } from "./supervisor.ts";
 
@@ -13,12 +13,12 @@ let supervisor: SessionSupervisor | undefined;
 const emit = (event: SessionEvent) => self.postMessage(event);
 
 /** An exception nothing caught is a bug: reported as one line (exit 1), never lost. */
-process.on("uncaughtException", (error) => emit({ type: "error", error: toPayload(asWhipcastError(error)) }));
+process.on("uncaughtException", (error) => emit({ type: "error", error: toPayload(error) }));
 /**
  * werift does not await its async event subscribers, so their failures (a send on a socket a
  * lost session just closed) surface as unhandled rejections: worth a debug line, not the run.
  */
-process.on("unhandledRejection", (reason) => emit({ type: "log", level: "debug", message: `ignored: ${asWhipcastError(reason).message}` }));
+process.on("unhandledRejection", (reason) => emit({ type: "log", level: "debug", message: `ignored a rejected promise: ${firstLine(reason instanceof Error ? reason.message : String(reason))}` }));
 
 self.onmessage = (e: MessageEvent<SessionCommand>) => {
   const cmd = e.data;

@@ -11,7 +11,6 @@ import { CONNECT_TIMEOUT_MS, type SessionClocks, type SessionEnd, type SessionEv
 interface Outage {
   /** When the session was lost (monotonic ms). */
   sinceMs: number;
-  reason: string;
   /** The attempt about to be made, or being made (1-based). */
   attempt: number;
   tally: ReconnectTally;
@@ -42,7 +41,7 @@ const RECONNECT_CONNECT_MIN_MS = 2_500;
 type State =
   | { name: "idle" }
   | { name: "connecting"; session: WhipSession }
-  | { name: "live"; session: WhipSession; sinceMs: number }
+  | { name: "live"; session: WhipSession }
   | { name: "waiting"; outage: Outage; timer: ReturnType<typeof setTimeout> }
   | { name: "restarting"; outage: Outage & { keep: WhipSession } }
   | { name: "reconnecting"; session: WhipSession; outage: Outage }
@@ -67,6 +66,8 @@ export class SessionSupervisor {
   #clocks: SessionClocks | undefined;
   #sent: SentSummary = { videoFrames: 0, audioPackets: 0, retransmitted: 0 };
   #reconnects = 0;
+  /** Sessions whose stop has been asked for: each one's figures are added to #sent once. */
+  readonly #ended = new WeakSet<WhipSession>();
   /** How long the first session took from POST to connected: the measure of this path. */
   #firstConnectMs: number | undefined;
   #stopping: Promise<void> | undefined;
@@ -76,10 +77,6 @@ export class SessionSupervisor {
   constructor(readonly options: SupervisorOptions) {
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
-  }
-
-  get state(): State["name"] {
-    return this.#state.name;
   }
 
   start(): void {
@@ -115,11 +112,10 @@ export class SessionSupervisor {
       this.#state = { name: "stopping" };
       this.#emit({ type: "state", state: "stopping" });
       let end: SessionEnd | undefined;
-      if (state.name === "connecting" || state.name === "live" || state.name === "reconnecting") end = await state.session.stop();
+      if (state.name === "connecting" || state.name === "live" || state.name === "reconnecting") end = await this.#end(state.session);
       if (state.name === "waiting") clearTimeout(state.timer);
-      if ((state.name === "waiting" || state.name === "restarting") && state.outage.keep) end = await state.outage.keep.stop();
+      if ((state.name === "waiting" || state.name === "restarting") && state.outage.keep) end = await this.#end(state.outage.keep);
       if (state.name === "waiting" || state.name === "restarting" || state.name === "reconnecting") await bounded(state.outage.ending, STOP_BUDGET.deleteMs);
-      if (end) this.#add(end.sent);
       this.#state = { name: "stopped" };
       this.#emit({ type: "stopped", deleted: end?.deleted ?? false, sent: this.#sent, reconnects: this.#reconnects, ...(end?.detail ? { detail: end.detail } : {}) });
     })();
@@ -175,7 +171,7 @@ export class SessionSupervisor {
   }
 
   #live(session: WhipSession, outage?: Outage, how = ""): void {
-    this.#state = { name: "live", session, sinceMs: this.#now() };
+    this.#state = { name: "live", session };
     if (outage) {
       this.#reconnects++;
       const afterMs = this.#now() - outage.sinceMs;
@@ -187,14 +183,14 @@ export class SessionSupervisor {
   #lost(session: WhipSession, reason: string): void {
     if (this.#state.name !== "live" || this.#state.session !== session) return;
     if (!this.options.config.reconnect) {
-      void session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+      void this.#end(session, RECONNECT_DELETE_MS);
       this.#fail(new ConnectionError(`connection lost (${reason}); not reconnecting (--no-reconnect)`));
       return;
     }
-    const outage: Outage = { sinceMs: this.#now(), reason, attempt: 1, tally: { endpointFailures: 0, pathFailures: 0 }, ending: Promise.resolve() };
+    const outage: Outage = { sinceMs: this.#now(), attempt: 1, tally: { endpointFailures: 0, pathFailures: 0 }, ending: Promise.resolve() };
     // A connection the endpoint closed is over: only a new offer can bring it back.
     if (reason === CLOSED_BY_ENDPOINT) {
-      outage.ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+      outage.ending = this.#end(session, RECONNECT_DELETE_MS);
       const delay = firstDelayMs(this.#random);
       this.#emit({ type: "log", level: "warn", message: `connection lost (${reason}); reconnecting in ${seconds(delay)} (attempt 1)` });
       this.#wait(outage, delay);
@@ -228,10 +224,10 @@ export class SessionSupervisor {
     if (failure instanceof ConnectionError) return this.#retry(outage, failure, "ICE restart");
     // No restart here (or the session is gone, or HTTP is down): a new offer, after the old
     // session is deleted.
-    const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+    const ending = this.#end(session, RECONNECT_DELETE_MS);
     const { keep: _, ...rest } = outage;
     if (result !== undefined) {
-      this.#emit({ type: "log", level: "info", message: `the endpoint did not take an ICE restart (${result.unsupported || "no session"}); posting a new offer` });
+      this.#emit({ type: "log", level: "info", message: `the endpoint did not take an ICE restart (${result.unsupported}); posting a new offer` });
       this.#wait({ ...rest, ending }, 0);
       return;
     }
@@ -243,7 +239,7 @@ export class SessionSupervisor {
     const elapsedMs = this.#now() - outage.sinceMs;
     const step = nextStep(failure, { tally: outage.tally, elapsedMs, timeoutMs: this.options.config.reconnectTimeoutMs, random: this.#random });
     if (step.kind === "give-up") {
-      if (outage.keep) outage.ending = outage.keep.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+      if (outage.keep) outage.ending = this.#end(outage.keep, RECONNECT_DELETE_MS);
       const timedOut = this.options.config.reconnectTimeoutMs !== undefined && failure.code !== "refused";
       this.#fail(failure, timedOut ? `not live again within --reconnect-timeout (${seconds(elapsedMs)} after the connection was lost): ${failure.message}` : undefined);
       return;
@@ -272,8 +268,18 @@ export class SessionSupervisor {
     }
     if (this.#state.name !== "reconnecting" || this.#state.session !== session) return;
     // An attempt the endpoint answered (201) but that never connected is deleted too.
-    const ending = session.stop(RECONNECT_DELETE_MS).then((end) => this.#add(end.sent));
+    const ending = this.#end(session, RECONNECT_DELETE_MS);
     this.#retry({ ...outage, ending }, failure, "reconnect");
+  }
+
+  /** Stop `session` (DELETE within `deleteMs`); its figures count once, however often this is called. */
+  #end(session: WhipSession, deleteMs: number = STOP_BUDGET.deleteMs): Promise<SessionEnd> {
+    const ending = session.stop(deleteMs);
+    if (!this.#ended.has(session)) {
+      this.#ended.add(session);
+      void ending.then((end) => this.#add(end.sent));
+    }
+    return ending;
   }
 
   /** End the run with `error` (its code decides the exit status), optionally saying more. */
