@@ -107,7 +107,7 @@ async function start() {
     if (state === "failed" || state === "closed") { stopSession(); schedule(); }
     // The server gone or restarted: nothing answers our consent checks. Join again after 4 s
     // of that rather than the browser's 30 s (the publisher may be back by then, or soon).
-    if (state === "disconnected") { clearTimeout(lost); lost = setTimeout(() => { if (pc === mine && pc.connectionState !== "connected") { setStatus("reconnecting…"); stopSession(); schedule(); } }, 4000); }
+    if (state === "disconnected") { clearTimeout(lost); lost = setTimeout(() => { if (pc === mine && pc.connectionState !== "connected") { setStatus("reconnecting…"); stopSession(); schedule(500); } }, 4000); }
   };
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((r) => { if (pc.iceGatheringState === "complete") r(); else pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r()); setTimeout(r, 2000); });
@@ -125,7 +125,7 @@ async function start() {
     schedule();
   }
 }
-function schedule() { clearTimeout(retry); if (playing) retry = setTimeout(start, 2000); }
+function schedule(ms = 2000) { clearTimeout(retry); if (playing) retry = setTimeout(start, ms); }
 function stopSession() {
   if (resource) { fetch(resource, { method: "DELETE", headers: auth(), keepalive: true }).catch(() => {}); resource = undefined; }
   if (pc) { const p = pc; pc = undefined; p.close(); }
@@ -142,14 +142,21 @@ video.onvolumechange = () => { muteBtn.textContent = video.muted ? "Unmute" : "M
 volume.oninput = () => { video.volume = Number(volume.value); if (video.volume > 0 && video.muted) video.muted = false; };
 addEventListener("pagehide", stopSession);
 
+// Nothing at all arriving for 4 s on a live session (the server restarted, the publisher went):
+// join again without waiting for the browser to call the connection failed.
+let inbound = { bytes: -1, since: 0 };
 async function overlay() {
   if (!pc) { statsBox.textContent = statusEl.textContent; return; }
   const report = await pc.getStats();
-  let v, rtt;
+  let v, rtt, bytes = 0;
   report.forEach((s) => {
+    if (s.type === "inbound-rtp") bytes += s.bytesReceived || 0;
     if (s.type === "inbound-rtp" && s.kind === "video") v = s;
     if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime;
   });
+  const t = performance.now();
+  if (bytes !== inbound.bytes) inbound = { bytes, since: t };
+  else if (statusEl.textContent === "live" && t - inbound.since > 4000) { inbound = { bytes: -1, since: t }; setStatus("reconnecting…"); stopSession(); schedule(500); return; }
   if (!v) { statsBox.textContent = statusEl.textContent; return; }
   const now = performance.now();
   const kbps = last ? ((v.bytesReceived - last.bytes) * 8) / (now - last.t) : 0;

@@ -23,6 +23,8 @@ interface Outage {
 /** A reconnect's ICE checks may take this many times the first connect, within these bounds. */
 const RECONNECT_CONNECT_FACTOR = 4;
 const RECONNECT_CONNECT_MIN_MS = 2_500;
+/** How long a first POST answered 409 is tried again (a server notices a vanished publisher in ~7 s). */
+const CONFLICT_RETRY_MS = 12_000;
 
 /**
  * The supervisor's states, each with what it needs:
@@ -81,18 +83,33 @@ export class SessionSupervisor {
 
   start(): void {
     if (this.#state.name !== "idle") return;
+    void this.#first(this.#now(), { endpointFailures: 0, pathFailures: 0 });
+  }
+
+  /**
+   * The run's first session. Its failure ends the run, except a 409 for the first
+   * CONFLICT_RETRY_MS: the stream's previous publisher may be this one's own earlier process
+   * (crashed, restarted by launchd or cron), whose silent session the server has not yet let go.
+   */
+  async #first(sinceMs: number, tally: ReconnectTally): Promise<void> {
     const session = this.#newSession(true);
     this.#state = { name: "connecting", session };
     const began = this.#now();
-    session.start().then(
-      () => {
-        this.#firstConnectMs = this.#now() - began;
-        if (this.#state.name === "connecting" && this.#state.session === session) this.#live(session);
-      },
-      (error: unknown) => {
-        if (this.#state.name === "connecting" && this.#state.session === session) this.#fail(asWhipcastError(error));
-      },
-    );
+    try {
+      await session.start();
+    } catch (error) {
+      if (this.#state.name !== "connecting" || this.#state.session !== session) return;
+      const failure = asWhipcastError(error);
+      void this.#end(session, RECONNECT_DELETE_MS);
+      const step = (failure as { status?: number }).status === 409 ? nextStep(failure, { tally, elapsedMs: this.#now() - sinceMs, timeoutMs: CONFLICT_RETRY_MS, random: this.#random }) : undefined;
+      if (step?.kind !== "retry") return this.#fail(failure);
+      this.#emit({ type: "log", level: "warn", message: `${failure.message}; trying again in ${seconds(step.delayMs)} (a publisher that has gone is let go within seconds)` });
+      const timer = setTimeout(() => void this.#first(sinceMs, step.tally), step.delayMs);
+      this.#state = { name: "waiting", outage: { sinceMs, attempt: 1, tally: step.tally, ending: Promise.resolve() }, timer };
+      return;
+    }
+    this.#firstConnectMs = this.#now() - began;
+    if (this.#state.name === "connecting" && this.#state.session === session) this.#live(session);
   }
 
   video(data: Uint8Array, captureNs: bigint, keyframe: boolean, receivedNs: bigint): void {

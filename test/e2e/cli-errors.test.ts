@@ -21,6 +21,8 @@ describe("bad input: one line naming the problem, exit 2", () => {
     [["publish", "http://127.0.0.1:9/w", "--video-bitrate", "fast"], "--video-bitrate must be a bitrate from 100k to 50M, like 2500k or 2.5M (got fast)"],
     [["publish", "http://127.0.0.1:9/w", "--min-video-bitrate", "3M"], "--min-video-bitrate (3M) is above --video-bitrate (2500k)"],
     [["publish", "http://127.0.0.1:9/w", "--stats-interval", "-1"], "--stats-interval must be a number from 0 to 3600 (got -1)"],
+    [["publish", "http://127.0.0.1:9/w", "--reconnect-timeout", "0"], "--reconnect-timeout must be a number from 1 to 2678400 (got 0)"],
+    [["publish", "http://127.0.0.1:9/w", "--no-reconnect", "--reconnect-timeout", "5"], "--reconnect-timeout has no effect with --no-reconnect; give one or the other"],
     [["publish", "http://127.0.0.1:9/w", "--encoder", "quicksync"], "--encoder must be one of auto, videotoolbox, nvenc, vaapi, x264 (got quicksync)"],
     [["publish", "http://127.0.0.1:9/w", "--log", "xml"], "--log must be one of text, json (got xml)"],
     [["publish", "http://127.0.0.1:9/w", "--source", "/nonexistent.mp4"], "--source must be camera, screen, test or a media file (no such file: /nonexistent.mp4)"],

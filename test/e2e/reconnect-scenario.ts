@@ -11,7 +11,7 @@ import { binary } from "../helpers/binary.ts";
 import { type Browser, launchChromium } from "../helpers/chromium.ts";
 import { openWhepViewer, type WhepViewer } from "../helpers/whep-viewer.ts";
 
-const input = JSON.parse(process.argv[2] ?? "{}") as { name: string; seconds?: number; refusal?: "401" | "503" | "404" };
+const input = JSON.parse(process.argv[2] ?? "{}") as { name: string; seconds?: number; refusal?: "401" | "503" | "404"; flag?: "--no-reconnect" | "--reconnect-timeout" };
 const cleanups: (() => unknown)[] = [];
 const PORT = 18_080;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -72,6 +72,25 @@ async function watch(browser: Browser, overMs = 5_000): Promise<{ join: number; 
   return { join, joinedAt, firstFrameMs, decoded, viewer };
 }
 
+/** The /watch page as a person leaves it open: its status and how many frames its video has shown. */
+async function watchPage(browser: Browser) {
+  const page = await browser.page(`${ORIGIN}/watch/live`);
+  const read = () => page.evaluate(() => {
+    const v = document.querySelector("video") as HTMLVideoElement;
+    return { state: v.dataset.state ?? "", frames: v.getVideoPlaybackQuality().totalVideoFrames };
+  });
+  /** Once the page shows new frames again after `since`: ms it took, and frames shown over the next 2 s. */
+  const liveAgain = async (since: number, frozenAt: number) => {
+    await until("watch page showing frames again", async () => ((await read()).frames >= frozenAt + 15 ? true : undefined), 30_000);
+    const at = performance.now() - since;
+    const before = (await read()).frames;
+    await Bun.sleep(2_000);
+    return { afterMs: at, framesOver2s: (await read()).frames - before };
+  };
+  await until("watch page playing", async () => ((await read()).frames > 0 ? true : undefined), 10_000);
+  return { read, liveAgain };
+}
+
 async function stopPublisher(p: ReturnType<typeof spawn>): Promise<number> {
   p.proc.kill("SIGTERM");
   return p.proc.exited;
@@ -82,22 +101,26 @@ async function serverRestart(browser: Browser) {
   let server = await serve();
   const pub = publish(`${ORIGIN}/whip/live`);
   await live();
+  // A viewer leaves the watch page open through it all: the page joins again by itself.
+  const page = await watchPage(browser);
   await Bun.sleep(6_000);
   server.proc.kill("SIGKILL");
   await server.proc.exited;
+  const frozenAt = (await page.read()).frames;
   await Bun.sleep(3_000);
   server = await serve();
   const backAt = performance.now();
   await live();
   const liveAfterMs = performance.now() - backAt;
+  const pageAgain = await page.liveAgain(backAt, frozenAt).catch((e: Error) => ({ error: e.message }));
   const seen = await watch(browser);
-  const firstFrameAfterBackMs = seen.firstFrameMs === undefined ? undefined : seen.joinedAt + seen.firstFrameMs - backAt;
   const exit = await stopPublisher(pub);
   await Bun.sleep(300);
   return {
     running: true,
     liveAfterMs,
-    firstFrameAfterBackMs,
+    pageAgain,
+    newViewerFirstFrameMs: seen.firstFrameMs,
     join: seen.join,
     decoded: seen.decoded,
     publisherExit: exit,
@@ -129,6 +152,74 @@ async function blackhole(browser: Browser, seconds: number) {
     publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error/.test(m)),
     server: messages(server.lines).filter((m) => /stream "live"/.test(m)),
   };
+}
+
+/**
+ * The path moves: every UDP port the publisher has open is dropped (both ways), while HTTP and
+ * the server's own ports stay up. Only a restart on new sockets gets through: media must come
+ * back by ICE restart (PATCH), with no new POST.
+ */
+async function portMoved(browser: Browser) {
+  const server = await serve();
+  const pub = publish(`${ORIGIN}/whip/live`);
+  await live();
+  await Bun.sleep(2_000);
+  const ss = Bun.spawnSync(["ss", "-uanpH"]).stdout.toString();
+  const ports = [...new Set(ss.split("\n").filter((l) => l.includes(`pid=${pub.proc.pid},`)).map((l) => Number(/\S+:(\d+)\s+\S+\s*users/.exec(l)?.[1])).filter((n) => n > 0))];
+  const rules = ports.flatMap((p) => [["INPUT", "--dport"], ["OUTPUT", "--sport"]].map(([chain, dir]) => ["iptables", "-I", chain!, "-p", "udp", dir!, String(p), "-j", "DROP"]));
+  const blockedAt = performance.now();
+  const added = rules.map((r) => Bun.spawnSync(r).exitCode);
+  const again = await until("live again", async () => pub.lines.find((l) => l.at > blockedAt && l.text.includes("live again")), 30_000).catch(() => undefined);
+  const seen = await watch(browser, 4_000);
+  const exit = await stopPublisher(pub);
+  const log = messages(server.lines);
+  return {
+    ports: ports.length,
+    added,
+    liveAgainAfterMs: again ? again.at - blockedAt : undefined,
+    posts: log.filter((m) => m.includes("publisher connected") || m.includes("publisher replaced")).length,
+    restarts: log.filter((m) => m.includes("restarted ICE")).length,
+    join: seen.join,
+    decoded: seen.decoded,
+    publisherExit: exit,
+    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error/.test(m)),
+  };
+}
+
+/** The server killed for good: --no-reconnect ends at once (6); --reconnect-timeout 3 gives up (4). */
+async function giveUp(flag: "--no-reconnect" | "--reconnect-timeout") {
+  const server = await serve();
+  const pub = publish(`${ORIGIN}/whip/live`, flag === "--no-reconnect" ? [flag] : [flag, "3"]);
+  await live();
+  await Bun.sleep(1_000);
+  server.proc.kill("SIGKILL");
+  const killedAt = performance.now();
+  const exit = await Promise.race([pub.proc.exited, Bun.sleep(30_000).then(() => -1)]);
+  const afterMs = performance.now() - killedAt;
+  await Bun.sleep(200);
+  const errors = pub.lines.filter((l) => l.text.includes('"level":"error"')).map((l) => (JSON.parse(l.text) as { msg: string }).msg);
+  return { exit, afterMs, errors };
+}
+
+/**
+ * The publisher process dies (SIGKILL) and is started again at once, as launchd or cron would:
+ * the new one gets the stream (no 409 that ends it), and the watch page left open shows it.
+ */
+async function publisherCrash(browser: Browser) {
+  const server = await serve();
+  const first = publish(`${ORIGIN}/whip/live`);
+  await live();
+  const page = await watchPage(browser);
+  await Bun.sleep(2_000);
+  first.proc.kill("SIGKILL");
+  await first.proc.exited;
+  const frozenAt = (await page.read()).frames;
+  const second = publish(`${ORIGIN}/whip/live`);
+  const startedAt = performance.now();
+  const secondLive = await until("second publisher live", async () => second.lines.find((l) => l.text.includes('"msg":"live:')), 30_000).then((l) => l.at - startedAt).catch(() => undefined);
+  const pageAgain = await page.liveAgain(startedAt, frozenAt).catch((e: Error) => ({ error: e.message }));
+  const exit = await stopPublisher(second);
+  return { secondLiveAfterMs: secondLive, pageAgain, secondExit: exit, second: messages(second.lines).filter((m) => /409|trying again|error/.test(m)), server: messages(server.lines).filter((m) => /stream "live"/.test(m)) };
 }
 
 /**
@@ -219,6 +310,9 @@ try {
   else if (input.name === "blackhole") result = await blackhole(browser, input.seconds ?? 8);
   else if (input.name === "refusal") result = await refusal(input.refusal ?? "401");
   else if (input.name === "flood") result = await flood(browser);
+  else if (input.name === "portMoved") result = await portMoved(browser);
+  else if (input.name === "giveUp") result = await giveUp(input.flag ?? "--no-reconnect");
+  else if (input.name === "publisherCrash") result = await publisherCrash(browser);
   else throw new Error(`unknown scenario ${input.name}`);
 } finally {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});

@@ -5,9 +5,12 @@ import { runInNamespace } from "./run-scenario.ts";
 const scenario = <R>(input: object) => runInNamespace<R>("reconnect-scenario.ts", input);
 
 describe("staying live unattended: faults against whipcast publish and serve, judged by Chromium viewers", () => {
-  test("serve killed 6 s in and back 3 s later on the same port: live again within 3 s, a new viewer decodes ≥ 80 %, SIGTERM still DELETEs and exits 0", async () => {
-    const r = await scenario<{ liveAfterMs: number; firstFrameAfterBackMs?: number; join: number; decoded: number; publisherExit: number; deleted: boolean; publisher: string[] }>({ name: "serverRestart" });
+  test("serve killed 6 s in and back 3 s later on the same port: live again within 3 s, a new viewer decodes ≥ 80 %, the open watch page plays again, SIGTERM still DELETEs and exits 0", async () => {
+    const r = await scenario<{ liveAfterMs: number; pageAgain: { afterMs: number; framesOver2s: number }; join: number; decoded: number; publisherExit: number; deleted: boolean; publisher: string[] }>({ name: "serverRestart" });
     expect({ r, ok: r.liveAfterMs < 3_000 }).toEqual({ r, ok: true });
+    // The page left open joins again by itself (no reload) and shows the stream moving.
+    expect(r.pageAgain.afterMs).toBeLessThan(20_000);
+    expect(r.pageAgain.framesOver2s).toBeGreaterThanOrEqual(0.8 * 60);
     expect(r.join).toBe(201);
     // 5 s at 30 fps.
     expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 150);
@@ -22,10 +25,53 @@ describe("staying live unattended: faults against whipcast publish and serve, ju
     expect(r.iptables).toEqual([0, 0]);
     expect({ r, ok: r.liveAgainAfterPathMs !== undefined && r.liveAgainAfterPathMs < 3_000 }).toEqual({ r, ok: true });
     expect(r.publisher.some((m) => m.includes("ICE restart)"))).toBe(true);
+    // The same server session throughout: restarted by PATCH, never POSTed again.
+    expect(r.server.filter((m) => m.includes("publisher connected") || m.includes("publisher replaced")).length).toBe(1);
+    expect(r.server.some((m) => m.includes("restarted ICE"))).toBe(true);
     expect(r.join).toBe(201);
     expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 120);
     expect(r.publisherExit).toBe(0);
   }, 200_000);
+
+  test("the path moves (every UDP port of the publisher dropped, HTTP up): media resumes by ICE restart on new sockets, with no new POST", async () => {
+    const r = await scenario<{ ports: number; added: number[]; liveAgainAfterMs?: number; posts: number; restarts: number; join: number; decoded: number; publisherExit: number; publisher: string[] }>({ name: "portMoved" });
+    expect(r.ports).toBeGreaterThanOrEqual(1);
+    expect(r.added.every((c) => c === 0)).toBe(true);
+    // Noticed in ~5 s, then one restart; a wide margin over that.
+    expect({ r, ok: r.liveAgainAfterMs !== undefined && r.liveAgainAfterMs < 12_000 }).toEqual({ r, ok: true });
+    expect(r.posts).toBe(1);
+    expect(r.restarts).toBeGreaterThanOrEqual(1);
+    expect(r.publisher.some((m) => m.includes("ICE restart)"))).toBe(true);
+    expect(r.join).toBe(201);
+    expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 120);
+    expect(r.publisherExit).toBe(0);
+  });
+
+  test("--no-reconnect: a lost session ends the run with exit 6 and one line", async () => {
+    const r = await scenario<{ exit: number; afterMs: number; errors: string[] }>({ name: "giveUp", flag: "--no-reconnect" });
+    expect(r.exit).toBe(6);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^connection lost \(.+\); not reconnecting \(--no-reconnect\)$/);
+    expect(r.afterMs).toBeLessThan(15_000);
+  });
+
+  test("--reconnect-timeout 3 with the server gone for good: gives up with exit 4 and the last failure", async () => {
+    const r = await scenario<{ exit: number; afterMs: number; errors: string[] }>({ name: "giveUp", flag: "--reconnect-timeout" });
+    expect(r.exit).toBe(4);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^not live again within --reconnect-timeout \(.+\): cannot reach http:\/\/127\.0\.0\.1:\d+\/whip\/live: ECONNREFUSED$/);
+    // Lost in 2–5 s, then 3 s of retries.
+    expect(r.afterMs).toBeLessThan(15_000);
+  });
+
+  test("the publisher killed and started again at once (launchd, cron): the new one gets the stream, and the open watch page plays it", async () => {
+    const r = await scenario<{ secondLiveAfterMs?: number; pageAgain: { afterMs: number; framesOver2s: number }; secondExit: number; second: string[]; server: string[] }>({ name: "publisherCrash" });
+    expect({ r, ok: r.secondLiveAfterMs !== undefined && r.secondLiveAfterMs < 15_000 }).toEqual({ r, ok: true });
+    // Any 409 while the server still held the killed one's session was tried again, not fatal.
+    expect(r.second.every((m) => m.includes("trying again"))).toBe(true);
+    expect(r.pageAgain.framesOver2s).toBeGreaterThanOrEqual(0.8 * 60);
+    expect(r.secondExit).toBe(0);
+  });
 
   test("reconnecting to an endpoint that now answers 401: exit 3 at once, with the endpoint's answer", async () => {
     const r = await scenario<{ exit: number; posts: number; publisher: string[] }>({ name: "refusal", refusal: "401" });
