@@ -21,6 +21,7 @@ import { canUseNetns, inLoopbackNamespace } from "../test/helpers/netns.ts";
 import { openWhepViewer, type WhepViewer } from "../test/helpers/whep-viewer.ts";
 import type { AdaptResult, AdaptScenario, Second } from "../test/e2e/adapt-scenario.ts";
 import { runInNamespace } from "../test/e2e/run-scenario.ts";
+import { recoveryBench, soakBench } from "./reconnect.ts";
 
 // Like the tests, run inside a loopback-only network namespace where one can be made: every
 // packet stays on 127.0.0.1 and no ICE agent looks for other interfaces or STUN servers.
@@ -450,8 +451,9 @@ async function treeCpu(): Promise<void> {
 }
 
 console.error(`whipcast benchmarks (${SECONDS} s runs)`);
-// BENCH_ONLY=relay,opus,startup,cpu,lipsync,adapt,tree runs a subset (cpu includes the frame latency).
-const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,lipsync,adapt,tree").split(","));
+// BENCH_ONLY=relay,opus,startup,cpu,lipsync,adapt,tree,recovery,soak runs a subset (cpu includes
+// the frame latency; soak takes SOAK_SECONDS, 600, plus SOAK_RECONNECTS, 100, server restarts).
+const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,lipsync,adapt,tree,recovery,soak").split(","));
 if (only.has("relay")) await relay();
 if (only.has("opus")) await opusSpeed();
 if (only.has("startup")) await startup();
@@ -459,6 +461,8 @@ if (only.has("cpu")) await cpuShareAndLatency();
 if (only.has("lipsync")) await lipSync();
 if (only.has("adapt")) await adaptation();
 if (only.has("tree")) await treeCpu();
+if (only.has("recovery")) await recoveryBench(row);
+if (only.has("soak")) await soakBench(row);
 
 const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["figure", "value", "comparison (same run)"][i]!.length));
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

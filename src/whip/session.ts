@@ -248,10 +248,15 @@ export class WhipSession {
   #judge(): void {
     if (!this.#liveness || this.#lost || this.#stopping) return;
     const verdict = this.#liveness.observe(pathActivity(this.#peer.pc, this.#peer.transport.counters.rtcp), performance.now());
-    if (verdict.alive) return;
+    if (!verdict.alive) this.lose(verdict.reason);
+  }
+
+  /** Treat the connected session as lost now (its path is judged dead, or the network changed under it). */
+  lose(reason: string): void {
+    if (!this.#connected || this.#lost || this.#stopping) return;
     this.#lost = true;
     clearInterval(this.#statsTimer);
-    this.#events.lost(verdict.reason);
+    this.#events.lost(reason);
   }
 
   /** One second of sending, from the transport's counters (the rates are over the last second). */

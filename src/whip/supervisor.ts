@@ -5,6 +5,7 @@ import { createSessionClocks, cryptoRandomU32 } from "../rtp/rtp-clock.ts";
 import { RECONNECT_DELETE_MS, STOP_BUDGET } from "../stop-budget.ts";
 import { firstDelayMs, nextStep, type ReconnectTally } from "./reconnect-policy.ts";
 import { CLOSED_BY_ENDPOINT } from "./liveness.ts";
+import { type InterfaceTable, NetworkWatch } from "./network-watch.ts";
 import { CONNECT_TIMEOUT_MS, type SessionClocks, type SessionEnd, type SessionEvents, WhipSession } from "./session.ts";
 
 /** What a lost session leaves for the attempts that replace it. */
@@ -55,6 +56,8 @@ export interface SupervisorOptions {
   emit: (event: SessionEvent) => void;
   now?: () => number;
   random?: () => number;
+  /** The machine's interfaces (node:os networkInterfaces); injected by tests. */
+  interfaces?: () => InterfaceTable;
 }
 
 /**
@@ -76,13 +79,20 @@ export class SessionSupervisor {
   readonly #now: () => number;
   readonly #random: () => number;
 
+  /** A changed address restarts ICE at once (the old path may be gone, or a better one here). */
+  readonly #network: NetworkWatch;
+
   constructor(readonly options: SupervisorOptions) {
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
+    this.#network = new NetworkWatch((change) => {
+      if (this.#state.name === "live") this.#state.session.lose(`network changed: ${change}`);
+    }, options.interfaces);
   }
 
   start(): void {
     if (this.#state.name !== "idle") return;
+    this.#network.start();
     void this.#first(this.#now(), { endpointFailures: 0, pathFailures: 0 });
   }
 
@@ -127,6 +137,7 @@ export class SessionSupervisor {
     this.#stopping ??= (async () => {
       const state = this.#state;
       this.#state = { name: "stopping" };
+      this.#network.stop();
       this.#emit({ type: "state", state: "stopping" });
       let end: SessionEnd | undefined;
       if (state.name === "connecting" || state.name === "live" || state.name === "reconnecting") end = await this.#end(state.session);

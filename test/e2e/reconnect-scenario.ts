@@ -186,6 +186,34 @@ async function portMoved(browser: Browser) {
   };
 }
 
+/**
+ * A new interface comes up under a live publish (a veth pair, 198.18.0.1 from the benchmarking range):
+ * the publisher restarts ICE at once, on sockets that include the new address, with no new POST.
+ */
+async function networkChange(browser: Browser) {
+  const server = await serve();
+  const pub = publish(`${ORIGIN}/whip/live`);
+  await live();
+  await Bun.sleep(2_000);
+  const ip = (...args: string[]) => Bun.spawnSync(["ip", ...args]).exitCode;
+  const changedAt = performance.now();
+  const added = [ip("link", "add", "v0", "type", "veth", "peer", "name", "v1"), ip("addr", "add", "198.18.0.1/24", "dev", "v0"), ip("link", "set", "v0", "up"), ip("link", "set", "v1", "up")];
+  const again = await until("live again", async () => pub.lines.find((l) => l.at > changedAt && l.text.includes("live again")), 20_000).catch(() => undefined);
+  const seen = await watch(browser, 3_000);
+  const exit = await stopPublisher(pub);
+  const log = messages(server.lines);
+  return {
+    added,
+    liveAgainAfterMs: again ? again.at - changedAt : undefined,
+    posts: log.filter((m) => m.includes("publisher connected") || m.includes("publisher replaced")).length,
+    restarts: log.filter((m) => m.includes("restarted ICE")).length,
+    join: seen.join,
+    decoded: seen.decoded,
+    publisherExit: exit,
+    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error/.test(m)),
+  };
+}
+
 /** The server killed for good: --no-reconnect ends at once (6); --reconnect-timeout 3 gives up (4). */
 async function giveUp(flag: "--no-reconnect" | "--reconnect-timeout") {
   const server = await serve();
@@ -311,6 +339,7 @@ try {
   else if (input.name === "refusal") result = await refusal(input.refusal ?? "401");
   else if (input.name === "flood") result = await flood(browser);
   else if (input.name === "portMoved") result = await portMoved(browser);
+  else if (input.name === "networkChange") result = await networkChange(browser);
   else if (input.name === "giveUp") result = await giveUp(input.flag ?? "--no-reconnect");
   else if (input.name === "publisherCrash") result = await publisherCrash(browser);
   else throw new Error(`unknown scenario ${input.name}`);

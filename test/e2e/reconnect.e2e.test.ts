@@ -47,6 +47,19 @@ describe("staying live unattended: faults against whipcast publish and serve, ju
     expect(r.publisherExit).toBe(0);
   });
 
+  test("a new interface comes up under a live publish: ICE restarts at once (not after the path is judged dead), with no new POST", async () => {
+    const r = await scenario<{ added: number[]; liveAgainAfterMs?: number; posts: number; restarts: number; join: number; decoded: number; publisherExit: number; publisher: string[] }>({ name: "networkChange" });
+    expect(r.added.every((c) => c === 0)).toBe(true);
+    expect(r.publisher[0]).toMatch(/^connection lost \(network changed: \+198\.18\.0\.1\); restarting ICE \(attempt 1\)$/);
+    // Polled each second: well under the 5 s a dead path would take to be noticed.
+    expect({ r, ok: r.liveAgainAfterMs !== undefined && r.liveAgainAfterMs < 4_000 }).toEqual({ r, ok: true });
+    expect(r.posts).toBe(1);
+    expect(r.restarts).toBe(1);
+    expect(r.join).toBe(201);
+    expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 90);
+    expect(r.publisherExit).toBe(0);
+  });
+
   test("--no-reconnect: a lost session ends the run with exit 6 and one line", async () => {
     const r = await scenario<{ exit: number; afterMs: number; errors: string[] }>({ name: "giveUp", flag: "--no-reconnect" });
     expect(r.exit).toBe(6);
