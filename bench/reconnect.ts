@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { binary } from "../test/helpers/binary.ts";
+import { until as waitFor } from "../test/helpers/until.ts";
 import { type Browser, launchChromium } from "../test/helpers/chromium.ts";
 import { openWhepViewer } from "../test/helpers/whep-viewer.ts";
 
@@ -20,15 +21,6 @@ type Row = (name: string, value: string, comparison: string) => void;
 const PORT = 18_090;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
-  const end = performance.now() + timeoutMs;
-  while (performance.now() < end) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await Bun.sleep(25);
-  }
-  return undefined;
-}
 
 async function serve(): Promise<{ proc: Subprocess<"ignore", "ignore", "pipe">; listeningAt: number }> {
   const proc = Bun.spawn([binary(), "serve", "--port", String(PORT)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
@@ -49,6 +41,9 @@ async function serve(): Promise<{ proc: Subprocess<"ignore", "ignore", "pipe">; 
 function publish(extra: string[] = []): Subprocess {
   return Bun.spawn([binary(), "publish", `${ORIGIN}/whip/live`, "--source", "test", "--size", "1280x720", "--fps", "30", "--encoder", "x264", "--quiet", ...extra], { stdout: "ignore", stderr: "ignore" });
 }
+
+/** `probe`'s value within `timeoutMs`, or undefined: a benchmark reports a miss rather than failing. */
+const until = <T>(probe: () => Promise<T | undefined>, timeoutMs: number) => waitFor("", probe, timeoutMs, 25).catch(() => undefined);
 
 const isLive = async () => ((await (await fetch(`${ORIGIN}/api/streams`)).json()) as { name: string }[]).some((s) => s.name === "live") || undefined;
 

@@ -1,23 +1,22 @@
-import { DEFAULT_OPUS_SETTINGS } from "../codec/opus-encoder.ts";
 import { EncoderControl, type EncoderSetting } from "../media/encoder-control.ts";
-import { AdaptiveVideoEncoder, type SwitchCause } from "../media/video-encoder.ts";
+import type { SwitchCause } from "../media/video-encoder.ts";
+import { LiveMedia } from "../media/live-media.ts";
 import { formatStatus, type KeyframeReason, type StatusFigures, StatusLine, statusFields } from "./status-line.ts";
-import { asWhipcastError, fromPayload, InternalError, MediaError, type WhipcastError } from "../errors.ts";
-import { MediaCapture } from "../media/capture.ts";
+import { asWhipcastError, MediaError, type WhipcastError } from "../errors.ts";
 import { selectEncoder } from "../media/encoder-select.ts";
 import { buildFfmpegArgs, type Encoder, type MediaPlan, type Os } from "../media/ffmpeg-args.ts";
 import { locateFfmpeg } from "../media/ffmpeg-locate.ts";
 import { probeFile } from "../media/probe.ts";
-import { type CounterStart, type OpusCommand, type OpusEvent, type SessionCommand, type SessionConfig, type SessionEvent, type TransportStats, transferable } from "../protocol.ts";
+import type { CounterStart, SessionConfig, TransportStats } from "../protocol.ts";
 import { redactUrl } from "../redact.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { CleanupStack } from "./cleanup.ts";
 import type { Logger } from "./log.ts";
 import type { PublishOptions } from "./options.ts";
 import { formatBitrate } from "./units.ts";
-import { workerUrl } from "../workers.ts";
 import { startServerWorker } from "./serve.ts";
 import { STOP_BUDGET } from "../stop-budget.ts";
+import { SessionLink, type StateEvent } from "./session-link.ts";
 
 export interface PublishHooks {
   onConnected?: (atNs: bigint) => void;
@@ -52,16 +51,20 @@ function describeSource(o: PublishOptions): string {
   }
 }
 
-/**
- * Wire the pipeline: ffmpeg → (PCM → Opus worker) + (access units) → session worker → WHIP.
- * Signalling and ffmpeg start together, so the first frames exist by the time DTLS is up.
- */
 /** ` 1280x720 → 960x540@30`: what else changed with the bitrate, if anything. */
 function describeShape(from: EncoderSetting, to: EncoderSetting): string {
   if (from.width === to.width && from.height === to.height && from.fps === to.fps) return "";
   return `, ${from.width}x${from.height}@${from.fps} → ${to.width}x${to.height}@${to.fps}`;
 }
 
+/**
+ * One run of `whipcast publish`: find ffmpeg, probe, choose the encoder, then wire its two
+ * owners, each for the whole run: LiveMedia (ffmpeg → raw frames → H.264, PCM → the Opus Worker)
+ * and the SessionLink (the session Worker, whose supervisor creates and replaces WHIP sessions).
+ * Here: adaptation steps, keyframe requests, the status line, signals, --duration, and cleanup
+ * in reverse order. Signalling and ffmpeg start together, so the first frames exist by the time
+ * DTLS is up.
+ */
 export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHooks = {}): PublishRun {
   const cleanup = new CleanupStack();
   let finish!: (error: WhipcastError | undefined) => void;
@@ -140,14 +143,15 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     let nextKeyframeReason: KeyframeReason = "start";
     let connectedAt: number | undefined;
     let keyframeTimer: ReturnType<typeof setTimeout> | undefined;
-    let videoEncoder: AdaptiveVideoEncoder | undefined;
+    // The capture and encoders (for the run), and the session Worker that keeps it published.
+    let media: LiveMedia | undefined;
     const requestKeyframe = (reason: KeyframeReason) => {
-      if (!videoEncoder) return;
+      if (!media?.hasVideo) return;
       clearTimeout(keyframeTimer);
       keyframeTimer = undefined;
       if (control.requestKeyframe(performance.now())) {
         nextKeyframeReason = reason;
-        videoEncoder.keyframe();
+        media.keyframe();
         return;
       }
       // One keyframe per 500 ms at most: the owed one is made when that allows.
@@ -157,58 +161,28 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     cleanup.push("keyframe timer", () => clearTimeout(keyframeTimer));
     log.debug(`ffmpeg ${args.join(" ")}`);
 
-    // Session worker.
-    const session = new Worker(workerUrl("whip/session.worker"));
-    cleanup.push("session worker", () => session.terminate());
-    const sessionStopped = new Promise<SessionEvent & { type: "stopped" }>((resolve) => {
-      session.onmessage = (e: MessageEvent<SessionEvent>) => {
-        const ev = e.data;
-        switch (ev.type) {
-          case "state":
-            figures.state = ev.state === "connected" ? "live" : ev.state;
-            // While reconnecting there are no live figures; the line says so at once.
-            if (ev.state === "reconnecting") figures.stats = undefined;
-            if (ev.state === "connected" && ev.reconnect) figures.reconnects++;
-            hooks.statusLine?.show(formatStatus(figures));
-            // A live source starts with a fresh IDR (what was captured while connecting is
-            // dropped), and so does every session after a loss, whatever the source.
-            if (ev.state === "connected" && videoEncoder && (ev.reconnect || opts.source.kind !== "file")) {
-              connectedAt ??= performance.now();
-              nextKeyframeReason = "start";
-              videoEncoder.keyframe();
-            }
-            if (ev.reconnect) break;
-            if (ev.state === "signalling") log.debug(`posting offer to ${ev.detail ?? ""}`);
-            if (ev.state === "connecting") log.debug("endpoint answered; connecting (ICE/DTLS)");
-            if (ev.state === "connected") {
-              hooks.onConnected?.(nowNs());
-              log.info(`live: ${describeSource(opts)} → ${redactUrl(endpoint)}`);
-              if (watchAddress !== undefined) (hooks.onWatchAddress ?? ((w) => process.stdout.write(`watch at ${w}\n`)))(watchAddress);
-            }
-            break;
-          case "log":
-            log.log(ev.level, ev.message);
-            break;
-          case "target":
-            onTarget(ev.bps, ev.reason);
-            break;
-          case "keyframe-request":
-            log.debug(`keyframe asked for (${ev.cause})`);
-            requestKeyframe(ev.cause);
-            break;
-          case "stats":
-            onStats(ev.stats);
-            break;
-          case "error":
-            fail(fromPayload(ev.error));
-            break;
-          case "stopped":
-            resolve(ev);
-            break;
-        }
-      };
-    });
-    session.onerror = (e) => fail(new InternalError(`session worker failed: ${e.message}`));
+    const onState = (ev: StateEvent) => {
+      figures.state = ev.state === "connected" ? "live" : ev.state;
+      // While reconnecting there are no live figures; the line says so at once.
+      if (ev.state === "reconnecting") figures.stats = undefined;
+      if (ev.state === "connected" && ev.reconnect) figures.reconnects++;
+      hooks.statusLine?.show(formatStatus(figures));
+      // A live source starts with a fresh IDR (what was captured while connecting is
+      // dropped), and so does every session after a loss, whatever the source.
+      if (ev.state === "connected" && media?.hasVideo && (ev.reconnect || opts.source.kind !== "file")) {
+        connectedAt ??= performance.now();
+        nextKeyframeReason = "start";
+        media.keyframe();
+      }
+      if (ev.reconnect) return;
+      if (ev.state === "signalling") log.debug(`posting offer to ${ev.detail ?? ""}`);
+      if (ev.state === "connecting") log.debug("endpoint answered; connecting (ICE/DTLS)");
+      if (ev.state === "connected") {
+        hooks.onConnected?.(nowNs());
+        log.info(`live: ${describeSource(opts)} → ${redactUrl(endpoint)}`);
+        if (watchAddress !== undefined) (hooks.onWatchAddress ?? ((w) => process.stdout.write(`watch at ${w}\n`)))(watchAddress);
+      }
+    };
 
     /** The estimate moved: maybe a new encoder setting, maybe a lower Opus rate. Each step is logged once. */
     // Why the estimate last went down, and up: a step is logged with the reason for its direction.
@@ -220,8 +194,8 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       if (lastTarget !== undefined && bps > lastTarget) reasons.up = reason;
       lastTarget = bps;
       const change = video ? control.update(bps, performance.now(), reasons.up === "probe" && bps > (control.setting.bitrate ?? 0)) : undefined;
-      if (change && videoEncoder) {
-        videoEncoder.change(change.setting);
+      if (change && media) {
+        media.change(change.setting);
         const why = change.setting.bitrate < change.from.bitrate ? reasons.down : reasons.up;
         log.info(`video ${formatBitrate(change.from.bitrate)} → ${formatBitrate(change.setting.bitrate)}${describeShape(change.from, change.setting)} (${why})`);
       }
@@ -230,7 +204,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         const reason = nextAudio < audioRate ? reasons.down : reasons.up;
         log.info(`audio ${formatBitrate(audioRate)} → ${formatBitrate(nextAudio)} (${reason})`);
         audioRate = nextAudio;
-        opus?.postMessage({ type: "bitrate", bitrate: nextAudio } satisfies OpusCommand);
+        media?.setAudioBitrate(nextAudio);
       }
     };
     let statsAt = performance.now();
@@ -244,28 +218,63 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
         log.info(`stats: ${formatStatus(figures)}`, statusFields(figures));
       }
     };
-    const postSession = (cmd: SessionCommand, transfer: Transferable[] = []) => session.postMessage(cmd, transfer);
 
-    // Opus worker, talking straight to the session worker.
-    let opus: Worker | undefined;
-    const channel = audio ? new MessageChannel() : undefined;
-    if (audio && channel) {
-      const worker = new Worker(workerUrl("codec/opus.worker"));
-      opus = worker;
-      cleanup.push("opus worker", () => worker.terminate());
-      const ready = new Promise<void>((resolve, reject) => {
-        worker.onmessage = (e: MessageEvent<OpusEvent>) => {
-          const ev = e.data;
-          if (ev.type === "ready") {
-            log.debug(`libopus ${ev.version} (WebAssembly)`);
-            resolve();
-          } else if (ev.type === "error") reject(fromPayload(ev.error));
-        };
-        worker.onerror = (e) => reject(new MediaError(`Opus worker failed: ${e.message}`));
-      });
-      worker.postMessage({ type: "init", settings: { ...DEFAULT_OPUS_SETTINGS, bitrate: opts.audioBitrate }, output: channel.port1 } satisfies OpusCommand, [channel.port1]);
-      await ready;
-    }
+    const session = new SessionLink({
+      state: onState,
+      log: (level, message) => log.log(level, message),
+      target: onTarget,
+      keyframeRequest: (cause) => {
+        log.debug(`keyframe asked for (${cause})`);
+        requestKeyframe(cause);
+      },
+      stats: onStats,
+      error: fail,
+    });
+    cleanup.push("session worker", () => session.close());
+
+    let firstMedia = false;
+    const opened = await LiveMedia.open(
+      {
+        ffmpeg: ffmpeg.path,
+        captureArgs: args,
+        ...(video ? { video: { encoder, inputWidth: opts.width, inputHeight: opts.height, inputFps: opts.fps, keyframeIntervalSeconds: opts.keyframeIntervalSeconds, setting: control.setting } } : {}),
+        ...(audio ? { audio: { bitrate: opts.audioBitrate } } : {}),
+      },
+      {
+        accessUnit: (au) => {
+          if (!firstMedia) {
+            firstMedia = true;
+            hooks.onFirstMedia?.(nowNs());
+          }
+          if (au.keyframe) {
+            control.keyframeSent(performance.now());
+            // Counted once the stream is live (a live source's earlier ones are never sent).
+            if (connectedAt !== undefined || opts.source.kind === "file") {
+              figures.keyframes[nextKeyframeReason] = (figures.keyframes[nextKeyframeReason] ?? 0) + 1;
+              nextKeyframeReason = "interval";
+            }
+          }
+          session.video(au);
+        },
+        switched: (setting: EncoderSetting, cause: SwitchCause, latencyMs: number) => {
+          figures.video = setting;
+          if (cause === "rate") nextKeyframeReason = "rate";
+          // The next keyframe's start is timed by how long this switch took (see EncoderControl).
+          control.switchLatencyMs = 0.7 * control.switchLatencyMs + 0.3 * Math.min(latencyMs, 400);
+          log.debug(`encoder switched (${cause}) in ${latencyMs.toFixed(0)} ms: ${setting.width}x${setting.height}@${setting.fps} ${formatBitrate(setting.bitrate)}`);
+        },
+        failed: (error) => {
+          if (!stopping) fail(error);
+        },
+        ended: () => {
+          if (!stopping) stopRequested(opts.source.kind === "file" ? "end of file" : "ffmpeg finished");
+        },
+        log: (level, message) => log.log(level, message),
+      },
+    );
+    media = opened;
+    // Closed after the WHIP session is deleted, so what Opus flushed at the stop is sent first.
+    cleanup.push("opus worker", () => opened.close());
     if (stopReason !== undefined) return;
 
     const config: SessionConfig = {
@@ -286,10 +295,10 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       ...(hooks.counterStart ? { counterStart: hooks.counterStart } : {}),
       ...(opts.reconnectTimeoutMs !== undefined ? { reconnectTimeoutMs: opts.reconnectTimeoutMs } : {}),
     };
-    postSession({ type: "start", config, audioInput: channel?.port2 ?? null }, channel ? [channel.port2] : []);
+    // The session first, so a file's first frames have somewhere to go.
+    session.start(config, opened.audioOutput);
     cleanup.push("WHIP session", async () => {
-      postSession({ type: "stop" });
-      const stopped = await Promise.race([sessionStopped, Bun.sleep(STOP_BUDGET.sessionMs).then(() => undefined)]);
+      const stopped = await session.stop();
       if (stopped?.deleted) log.debug("WHIP session deleted");
       else if (stopped && stopped.detail) log.warn(`could not delete the WHIP session: ${stopped.detail}`);
       if (stopped) {
@@ -304,57 +313,10 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     log.info(
       `publishing ${describeSource(opts)}${video ? ` ${opts.width}x${opts.height}@${opts.fps} H.264 ${formatBitrate(opts.videoBitrate)} (${encoder})` : ""}${audio ? ` + Opus ${formatBitrate(opts.audioBitrate)}` : ""} to ${redactUrl(endpoint)}`,
     );
-
-    let firstMedia = false;
-    if (video) {
-      const v = new AdaptiveVideoEncoder({ ffmpeg: ffmpeg.path, encoder, inputWidth: opts.width, inputHeight: opts.height, inputFps: opts.fps, keyframeIntervalSeconds: opts.keyframeIntervalSeconds }, control.setting, {
-        accessUnit: (au) => {
-          if (!firstMedia) {
-            firstMedia = true;
-            hooks.onFirstMedia?.(nowNs());
-          }
-          if (au.keyframe) {
-            control.keyframeSent(performance.now());
-            // Counted once the stream is live (a live source's earlier ones are never sent).
-            if (connectedAt !== undefined || opts.source.kind === "file") {
-              figures.keyframes[nextKeyframeReason] = (figures.keyframes[nextKeyframeReason] ?? 0) + 1;
-              nextKeyframeReason = "interval";
-            }
-          }
-          const data = transferable(au.data);
-          postSession({ type: "video", data, captureNs: au.captureNs, keyframe: au.keyframe, receivedNs: au.receivedNs }, [data]);
-        },
-        switched: (setting: EncoderSetting, cause: SwitchCause, latencyMs: number) => {
-          figures.video = setting;
-          if (cause === "rate") nextKeyframeReason = "rate";
-          // The next keyframe's start is timed by how long this switch took (see EncoderControl).
-          control.switchLatencyMs = 0.7 * control.switchLatencyMs + 0.3 * Math.min(latencyMs, 400);
-          log.debug(`encoder switched (${cause}) in ${latencyMs.toFixed(0)} ms: ${setting.width}x${setting.height}@${setting.fps} ${formatBitrate(setting.bitrate)}`);
-        },
-        // Once stopping, an encoder that ends is part of the stop, not a failure.
-        failed: (error) => {
-          if (!stopping) fail(error);
-        },
-      });
-      videoEncoder = v;
-      // Stopped right after ffmpeg (registered before it): nothing feeds it once capture is gone.
-      cleanup.push("video encoder", () => v.stop());
-    }
-    const capture = new MediaCapture(ffmpeg.path, args, {
-      video: (frame) => videoEncoder?.feed(frame.data, frame.captureNs),
-      audio: (pcm, captureNs) => {
-        const data = transferable(pcm);
-        opus?.postMessage({ type: "pcm", data, captureNs } satisfies OpusCommand, [data]);
-      },
-      exit: (error) => {
-        if (error) fail(error);
-        else if (!stopping) stopRequested(opts.source.kind === "file" ? "end of file" : "ffmpeg finished");
-      },
-    });
-    if (capture.pid !== undefined) hooks.onFfmpegPid?.(capture.pid);
+    const pid = opened.start();
+    if (pid !== undefined) hooks.onFfmpegPid?.(pid);
     // Registered last, so it is stopped first: no new media while the session winds down.
-    cleanup.push("ffmpeg", () => capture.stop(STOP_BUDGET.ffmpegGraceMs));
-    cleanup.push("opus flush", () => opus?.postMessage({ type: "close" } satisfies OpusCommand));
+    cleanup.push("media", () => opened.stop());
 
     if (opts.durationSeconds !== undefined) {
       const timer = setTimeout(() => stopRequested("--duration reached"), opts.durationSeconds * 1000);

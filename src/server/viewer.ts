@@ -57,10 +57,6 @@ export class Viewer extends SendingPeer {
     this.#publication = publication;
   }
 
-  get publication(): Publication {
-    return this.#publication;
-  }
-
   /**
    * The stream's publisher came back (a new WHIP session under the same name): carry on from
    * it. Video waits for its next keyframe (asked for now); sequence numbers continue this

@@ -139,11 +139,11 @@ export class SessionSupervisor {
       this.#state = { name: "stopping" };
       this.#network.stop();
       this.#emit({ type: "state", state: "stopping" });
-      let end: SessionEnd | undefined;
-      if (state.name === "connecting" || state.name === "live" || state.name === "reconnecting") end = await this.#end(state.session);
       if (state.name === "waiting") clearTimeout(state.timer);
-      if ((state.name === "waiting" || state.name === "restarting") && state.outage.keep) end = await this.#end(state.outage.keep);
-      if (state.name === "waiting" || state.name === "restarting" || state.name === "reconnecting") await bounded(state.outage.ending, STOP_BUDGET.deleteMs);
+      const current = state.name === "connecting" || state.name === "live" || state.name === "reconnecting" ? state.session : state.name === "waiting" || state.name === "restarting" ? state.outage.keep : undefined;
+      // The current session's DELETE and those of sessions already given up on, side by side:
+      // the whole stop fits STOP_BUDGET.sessionMs.
+      const [end] = await Promise.all([current ? this.#end(current) : undefined, "outage" in state ? bounded(state.outage.ending, STOP_BUDGET.deleteMs) : undefined]);
       this.#state = { name: "stopped" };
       this.#emit({ type: "stopped", deleted: end?.deleted ?? false, sent: this.#sent, reconnects: this.#reconnects, ...(end?.detail ? { detail: end.detail } : {}) });
     })();

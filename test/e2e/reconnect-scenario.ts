@@ -8,6 +8,7 @@
  */
 import type { Subprocess } from "bun";
 import { binary } from "../helpers/binary.ts";
+import { until } from "../helpers/until.ts";
 import { type Browser, launchChromium } from "../helpers/chromium.ts";
 import { openWhepViewer, type WhepViewer } from "../helpers/whep-viewer.ts";
 
@@ -47,15 +48,6 @@ function publish(url: string, extra: string[] = []): ReturnType<typeof spawn> {
   return spawn(["publish", url, "--source", "test", "--size", "640x360", "--fps", "30", "--log", "json", ...extra]);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 const live = (origin = ORIGIN) => until("stream live", async () => ((await (await fetch(`${origin}/api/streams`)).json()) as { name: string }[]).some((s) => s.name === "live") || undefined, 60_000);
 const messages = (lines: { text: string }[]) => lines.map((l) => { try { return (JSON.parse(l.text) as { msg: string }).msg; } catch { return l.text; } });

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { binary } from "../helpers/binary.ts";
+import { until } from "../helpers/until.ts";
 import { type Browser, launchChromium } from "../helpers/chromium.ts";
 import { startStunServer } from "../helpers/stun-server.ts";
 import { ICE_RESTART_SCRIPT, openWhepViewer } from "../helpers/whep-viewer.ts";
@@ -53,15 +54,6 @@ async function streams(origin: string): Promise<{ name: string; viewers: number 
   return (await fetch(`${origin}/api/streams`)).json() as Promise<{ name: string; viewers: number }[]>;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 /** RcvbufErrors and SndbufErrors from /proc/net/snmp: inside the scenario's namespace, only its own sockets count. */
 function udpBufferErrors(): { receive: number; send: number } {
