@@ -71,6 +71,16 @@ export class SendLog {
     return results.sort((a, b) => a.sequence - b.sequence);
   }
 
+  /**
+   * The path was down (a session lost and ICE-restarted): whatever was sent meanwhile was lost
+   * to the outage, not to congestion, and is never reported lost. The estimator would otherwise
+   * read the whole outage as one loss burst and cut the rate the moment the stream is back.
+   * A packet that does arrive late is still reported received.
+   */
+  forgetInFlight(): void {
+    for (const p of this.#sent.values()) if (!p.received) p.lossReported = true;
+  }
+
   /** The reference time wraps after 2^24 × 64 ms; arrival times are kept monotonic across it. */
   #arrivalOffset(referenceUs: number): number {
     if (this.#referenceUs !== undefined) {

@@ -151,7 +151,8 @@ export class PublisherPeer {
    * an address that went away, must not outlive the restart), `exchange` sends our sdpfrag and
    * returns the endpoint's, then connectivity checks run for the new generation (see
    * ice-restart.ts). Resolves once a new pair is nominated; rejects when the checks fail (the
-   * endpoint's end-of-candidates makes them fail rather than wait).
+   * endpoint's end-of-candidates makes them fail rather than wait). What was sent into the
+   * outage is then forgotten, so the estimate is not cut for it (SendLog.forgetInFlight).
    */
   async restartIce(exchange: (offerFrag: string) => Promise<IceFragment & { ufrag: string; pwd: string }>): Promise<void> {
     const ice = this.pc.iceTransports[0];
@@ -164,6 +165,7 @@ export class PublisherPeer {
     const answer = await exchange(localFragment(ice, this.pc.getTransceivers()[0]?.mid ?? "0"));
     await applyRemoteFragment(ice, answer, true);
     await ice.start();
+    this.transport.forgetInFlight();
   }
 
   /** Packets resent in answer to NACKs. */

@@ -263,6 +263,12 @@ export class SendTransport {
     }
   }
 
+  /** After an outage (ICE restarted): nothing queued is still worth sending, nothing sent is news. */
+  forgetInFlight(): void {
+    this.log.forgetInFlight();
+    this.pacer.clear();
+  }
+
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);

@@ -141,7 +141,8 @@ async function blackhole(browser: Browser, seconds: number) {
     join: seen.join,
     decoded: seen.decoded,
     publisherExit: exit,
-    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error/.test(m)),
+    // The adaptation steps too: what the stream came back at.
+    publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error| → /.test(m)),
     server: messages(server.lines).filter((m) => /stream "live"/.test(m)),
   };
 }

@@ -29,7 +29,8 @@ describe("staying live unattended: faults against whipcast publish and serve, ju
     expect(r.server.filter((m) => m.includes("publisher connected") || m.includes("publisher replaced")).length).toBe(1);
     expect(r.server.some((m) => m.includes("restarted ICE"))).toBe(true);
     expect(r.join).toBe(201);
-    expect(r.decoded).toBeGreaterThanOrEqual(0.8 * 120);
+    // 4 s at 30 fps, shown with the publisher's steps when it falls short.
+    expect({ r, ok: r.decoded >= 0.8 * 120 }).toEqual({ r, ok: true });
     expect(r.publisherExit).toBe(0);
   }, 200_000);
 

@@ -103,6 +103,21 @@ describe("SendLog matches feedback to what was sent", () => {
     expect(second[0]!.arrivalMs! - first[0]!.arrivalMs!).toBeCloseTo(11, 0);
   });
 
+  test("after an outage (forgetInFlight), what was sent into it is never reported lost; late arrivals still count", () => {
+    const log = new SendLog();
+    for (let i = 0; i < 4; i++) log.record(10 + i, i * 10, 1000);
+    log.forgetInFlight();
+    log.record(14, 100, 1000);
+    const results = log.onFeedback(parseTwcc(buildTwcc({ senderSsrc: 1, mediaSsrc: 2, baseSequence: 10, feedbackCount: 0, arrivalsUs: [undefined, undefined, 50_000, undefined, 200_000] })));
+    expect(results.map((r) => [r.sequence, r.arrivalMs !== undefined])).toEqual([
+      [12, true],
+      [14, true],
+    ]);
+    // A packet sent after it is judged as usual.
+    log.record(15, 110, 1000);
+    expect(log.onFeedback(parseTwcc(buildTwcc({ senderSsrc: 1, mediaSsrc: 2, baseSequence: 15, feedbackCount: 1, arrivalsUs: [undefined, 1] }))).map((r) => r.arrivalMs)).toEqual([undefined]);
+  });
+
   test("a feedback for packets never logged yields nothing", () => {
     const log = new SendLog();
     log.record(100, 0, 1000);
