@@ -3,7 +3,7 @@
  * exit statuses in one table (src/cli/exit-codes.ts). Messages are one line, name the value that
  * was wrong, and never contain a secret (callers pass values through the redactor first).
  */
-export type ErrorCode = "usage" | "refused" | "unreachable" | "media" | "connection" | "internal";
+export type ErrorCode = "usage" | "refused" | "unreachable" | "media" | "connection" | "busy" | "service" | "internal";
 
 export class WhipcastError extends Error {
   constructor(
@@ -60,6 +60,20 @@ export class ConnectionError extends WhipcastError {
   }
 }
 
+/** Another whipcast already publishes to this endpoint from this machine (the run lock). */
+export class StreamBusyError extends WhipcastError {
+  constructor(message: string) {
+    super("busy", message);
+  }
+}
+
+/** launchd or systemd refused to load, start or stop a service. */
+export class ServiceError extends WhipcastError {
+  constructor(message: string) {
+    super("service", message);
+  }
+}
+
 /**
  * Anything whipcast did not anticipate, on whichever thread it happened: a bug, reported as one
  * line with exit status 1, never as a stack trace and never disguised as a network failure.
@@ -102,6 +116,10 @@ export function fromPayload(payload: ErrorPayload): WhipcastError {
       return new MediaError(payload.message);
     case "connection":
       return new ConnectionError(payload.message);
+    case "busy":
+      return new StreamBusyError(payload.message);
+    case "service":
+      return new ServiceError(payload.message);
     case "internal":
       return new InternalError(payload.message);
   }

@@ -7,6 +7,8 @@ export const EXIT_STATUS: Record<ErrorCode, number> = {
   unreachable: 4,
   media: 5,
   connection: 6,
+  busy: 7,
+  service: 8,
   internal: 1,
 };
 

@@ -1,63 +1,84 @@
 #!/usr/bin/env bun
-import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { readFileSync, statSync } from "node:fs";
+import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
 import pkg from "../../package.json" with { type: "json" };
-import { UsageError, WhipcastError } from "../errors.ts";
+import { InternalError, UsageError, WhipcastError } from "../errors.ts";
 import { formatDeviceList, listDevices } from "../media/devices.ts";
 import { locateFfmpeg } from "../media/ffmpeg-locate.ts";
+import { ffmpegVersion } from "../media/ffmpeg-run.ts";
+import { redactUrl } from "../redact.ts";
+import { buildCommit, VERSION } from "../version.ts";
+import { checkArgs, COMMANDS, completionsArgs, devicesArgs, doctorArgs, publishArgs, serveArgs, serviceInstallArgs, serviceNameArgs, SHELLS } from "./args.ts";
+import { type CheckFlags, runCheck } from "./check.ts";
+import { completionScript, type Shell } from "./completions.ts";
+import { mergeConfig, parseConfig } from "./config-file.ts";
+import { type DoctorFlags, runDoctor } from "./doctor.ts";
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_STATUS } from "./exit-codes.ts";
 import { Logger } from "./log.ts";
-import { ENCODERS, type PublishFlags, repeatedFlag, resolvePublishOptions } from "./options.ts";
+import { type PublishFlags, repeatedFlag, resolvePublishOptions } from "./options.ts";
 import { startPublish } from "./publish.ts";
-import { StatusLine } from "./status-line.ts";
+import { acquireRunLock, type RunLock } from "./run-lock.ts";
 import { resolveServeOptions, type ServeFlags, startServerWorker } from "./serve.ts";
+import { installService, serviceStatus, uninstallService } from "./service.ts";
+import { StatusLine } from "./status-line.ts";
+import { forStream, styled } from "./terminal.ts";
 
-const publishArgs = {
-  url: { type: "positional", required: false, description: "WHIP endpoint URL (or set WHIP_URL); none: publish to a built-in server on 127.0.0.1", valueHint: "URL" },
-  token: { type: "string", description: "Bearer token for the endpoint (or WHIP_TOKEN)" },
-  "token-file": { type: "string", description: "Read the bearer token from a file", valueHint: "PATH" },
-  source: { type: "string", default: "camera", description: "camera, screen, test, or a media file", valueHint: "camera|screen|test|FILE" },
-  "video-device": { type: "string", description: "Camera or screen to capture (see `whipcast devices`)" },
-  "audio-device": { type: "string", description: "Microphone to capture (see `whipcast devices`)" },
-  size: { type: "string", default: "1280x720", description: "Video size", valueHint: "WxH" },
-  fps: { type: "string", default: "30", description: "Frames per second" },
-  "video-bitrate": { type: "string", default: "2500k", description: "H.264 bitrate: the ceiling when adapting, else the fixed rate" },
-  "min-video-bitrate": { type: "string", default: "150k", description: "The lowest video bitrate adaptation goes to" },
-  adapt: { type: "boolean", default: true, description: "Follow the network: bitrate, size and frame rate adapt to the path", negativeDescription: "Send at a fixed --video-bitrate" },
-  "stats-interval": { type: "string", default: "10", description: "Seconds between stats lines when not on a terminal (0: none)", valueHint: "SECONDS" },
-  "keyframe-interval": { type: "string", default: "2", description: "Seconds between keyframes" },
-  encoder: { type: "string", default: "auto", description: `H.264 encoder: ${ENCODERS.join(", ")}` },
-  "audio-bitrate": { type: "string", default: "128k", description: "Opus bitrate" },
-  audio: { type: "boolean", default: true, description: "Publish audio", negativeDescription: "Publish video only" },
-  video: { type: "boolean", default: true, description: "Publish video", negativeDescription: "Publish audio only" },
-  duration: { type: "string", description: "Stop cleanly after this many seconds", valueHint: "SECONDS" },
-  loop: { type: "boolean", default: false, description: "Loop a file source" },
-  ffmpeg: { type: "string", description: "ffmpeg binary (or WHIPCAST_FFMPEG)", valueHint: "PATH" },
-  "ice-server": { type: "string", description: "STUN/TURN server, repeatable: stun:HOST:PORT, turn:USER:PASS@HOST:PORT", valueHint: "URL" },
-  "connect-timeout": { type: "string", default: "10", description: "Seconds to wait for the endpoint to answer", valueHint: "SECONDS" },
-  reconnect: { type: "boolean", default: true, description: "Reconnect by itself when the session is lost", negativeDescription: "End with exit 6 when the session is lost" },
-  "reconnect-timeout": { type: "string", description: "Give up reconnecting after this long (default: never)", valueHint: "SECONDS" },
-  log: { type: "string", default: "text", description: "Log format: text or json" },
-  quiet: { type: "boolean", default: false, description: "Print errors only" },
-  verbose: { type: "boolean", default: false, description: "Print debug detail" },
-} as const satisfies ArgsDef;
+/** A command's name and description, from the command table (args.ts): `meta("service install")`. */
+function meta(path: string): { name: string; description: string } {
+  const [top, sub] = path.split(" ");
+  const spec = COMMANDS.find((c) => c.name === top);
+  const found = sub === undefined ? spec : spec?.subCommands?.find((c) => c.name === sub);
+  if (!found) throw new InternalError(`no command ${path} in the command table`);
+  return { name: found.name, description: found.description };
+}
 
 /** Set by the command that ran; read once citty returns. */
 let exitStatus = EXIT_OK;
 
+/** `--config FILE`: its settings under the command line's (config-file.ts). */
+function withConfig(rawArgs: string[]): { rawArgs: string[]; url: string | undefined } {
+  const file = repeatedFlag(rawArgs, "config").at(-1);
+  if (file === undefined) return { rawArgs, url: undefined };
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`--config ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read it"}`);
+  }
+  const settings = parseConfig(text, file, publishArgs);
+  // A token in the file is a secret on disk: only its owner may read it.
+  const mode = statSync(file).mode & 0o777;
+  if (settings.keys.includes("token") && (mode & 0o077) !== 0) {
+    throw new UsageError(`--config ${file} holds a token but others may read it (mode ${mode.toString(8)}); chmod 600 it, or use token-file`);
+  }
+  return { rawArgs: mergeConfig(settings, rawArgs, publishArgs), url: settings.url };
+}
+
 const publish = defineCommand({
-  meta: { name: "publish", description: "Stream a camera, screen, file or test pattern to a WHIP endpoint" },
+  meta: meta("publish"),
   args: publishArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, publishArgs);
-    const opts = resolvePublishOptions(args as unknown as PublishFlags, repeatedFlag(rawArgs, "ice-server"), process.env);
+  async run({ rawArgs: given }) {
+    rejectUnknownFlags(given, publishArgs);
+    const config = withConfig(given);
+    const rawArgs = config.rawArgs;
+    const args = parseArgs(rawArgs, publishArgs) as unknown as PublishFlags;
+    if (args.url === undefined && config.url !== undefined) args.url = config.url;
+    const opts = resolvePublishOptions(args, repeatedFlag(rawArgs, "ice-server"), process.env);
     // On a terminal, one status line rewritten each second; log lines print above it.
-    const statusLine = process.stderr.isTTY && opts.log === "text" && opts.verbosity !== "quiet" ? new StatusLine(process.stderr) : undefined;
+    const statusLine = styled(process.stderr) && opts.log === "text" && opts.verbosity !== "quiet" ? new StatusLine(process.stderr) : undefined;
     const log = new Logger(opts.log, opts.verbosity, statusLine ? (line) => statusLine.print(line) : undefined);
+    // Two overlapping runs for one stream (a cron show that overran) must not fight over it.
+    let lock: RunLock | undefined;
+    if (opts.url !== undefined && opts.lock) {
+      log.redactor.addUrl(opts.url);
+      lock = acquireRunLock(opts.url, redactUrl(opts.url));
+    }
     const run = startPublish(opts, log, statusLine ? { statusLine } : {});
     let interrupts = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signal === "SIGINT" && ++interrupts > 1) {
         log.warn("interrupted again; exiting without cleanup");
+        lock?.release();
         process.exit(EXIT_INTERRUPTED);
       }
       run.stop(signal);
@@ -65,6 +86,7 @@ const publish = defineCommand({
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const error = await run.done;
+    lock?.release();
     statusLine?.clear();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -75,20 +97,8 @@ const publish = defineCommand({
   },
 });
 
-const serveArgs = {
-  host: { type: "string", default: "127.0.0.1", description: "Address to listen on", valueHint: "ADDRESS" },
-  port: { type: "string", default: "8080", description: "Port to listen on (0: any free port)" },
-  token: { type: "string", description: "Bearer token publishers must send (generated when --host is not loopback)" },
-  "viewer-token": { type: "string", description: "Bearer token viewers must send (viewing is open without it)" },
-  "max-viewers": { type: "string", default: "50", description: "Viewers per stream" },
-  "ice-server": { type: "string", description: "STUN/TURN server to use and advertise, repeatable", valueHint: "URL" },
-  log: { type: "string", default: "text", description: "Log format: text or json" },
-  quiet: { type: "boolean", default: false, description: "Print errors only" },
-  verbose: { type: "boolean", default: false, description: "Print debug detail" },
-} as const satisfies ArgsDef;
-
 const serve = defineCommand({
-  meta: { name: "serve", description: "Run a WHIP ingest and WHEP playback server with a browser viewer" },
+  meta: meta("serve"),
   args: serveArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, serveArgs);
@@ -114,13 +124,8 @@ const serve = defineCommand({
   },
 });
 
-const devicesArgs = {
-  ffmpeg: { type: "string", description: "ffmpeg binary (or WHIPCAST_FFMPEG)", valueHint: "PATH" },
-  json: { type: "boolean", default: false, description: "Print JSON" },
-} as const satisfies ArgsDef;
-
 const devices = defineCommand({
-  meta: { name: "devices", description: "List cameras, microphones and screens as ffmpeg sees them" },
+  meta: meta("devices"),
   args: devicesArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, devicesArgs);
@@ -130,9 +135,72 @@ const devices = defineCommand({
   },
 });
 
+const check = defineCommand({
+  meta: meta("check"),
+  args: checkArgs,
+  async run({ rawArgs }) {
+    rejectUnknownFlags(rawArgs, checkArgs);
+    exitStatus = await runCheck(parseArgs(rawArgs, checkArgs) as unknown as CheckFlags, repeatedFlag(rawArgs, "ice-server"));
+  },
+});
+
+const doctor = defineCommand({
+  meta: meta("doctor"),
+  args: doctorArgs,
+  async run({ rawArgs }) {
+    rejectUnknownFlags(rawArgs, doctorArgs);
+    exitStatus = await runDoctor(parseArgs(rawArgs, doctorArgs) as unknown as DoctorFlags);
+  },
+});
+
+/** `service uninstall NAME` and `service status NAME`: one name, one action. */
+function serviceNameCommand(sub: "uninstall" | "status", action: (name: string) => Promise<number>) {
+  return defineCommand({
+    meta: meta(`service ${sub}`),
+    args: serviceNameArgs,
+    async run({ args, rawArgs }) {
+      rejectUnknownFlags(rawArgs, serviceNameArgs);
+      exitStatus = await action(args.name);
+    },
+  });
+}
+
+const service = defineCommand({
+  meta: meta("service"),
+  subCommands: {
+    install: defineCommand({
+      meta: meta("service install"),
+      args: serviceInstallArgs,
+      async run({ rawArgs }) {
+        const dashes = rawArgs.indexOf("--");
+        const own = dashes < 0 ? rawArgs : rawArgs.slice(0, dashes);
+        rejectUnknownFlags(own, serviceInstallArgs);
+        const name = own.find((a) => !a.startsWith("-"));
+        if (name === undefined) throw new UsageError("service install needs a NAME: whipcast service install NAME -- publish URL [flags]");
+        if (dashes < 0) throw new UsageError("service install needs the command to run after --: whipcast service install NAME -- publish URL [flags]");
+        exitStatus = await installService(name, rawArgs.slice(dashes + 1));
+      },
+    }),
+    uninstall: serviceNameCommand("uninstall", uninstallService),
+    status: serviceNameCommand("status", serviceStatus),
+  },
+});
+
+const completions = defineCommand({
+  meta: meta("completions"),
+  args: completionsArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, completionsArgs);
+    if (!(SHELLS as readonly string[]).includes(args.shell)) throw new UsageError(`completions: the shell must be one of ${SHELLS.join(", ")} (got ${args.shell})`);
+    process.stdout.write(completionScript(args.shell as Shell, COMMANDS));
+  },
+});
+
+const SUBCOMMANDS = { publish, serve, devices, check, doctor, service, completions } as Record<string, CommandDef>;
+
 const main = defineCommand({
-  meta: { name: "whipcast", version: pkg.version, description: pkg.description },
-  subCommands: { publish, serve, devices },
+  meta: { name: "whipcast", version: VERSION, description: pkg.description },
+  subCommands: SUBCOMMANDS,
 });
 
 /** citty ignores flags it does not know; a typo must not silently fall back to a default. */
@@ -143,31 +211,49 @@ function rejectUnknownFlags(rawArgs: string[], defs: ArgsDef): void {
     if (def.type === "boolean") known.add(`no-${name}`);
   }
   for (const a of rawArgs) {
-    if (!a.startsWith("--") || a === "--") continue;
+    if (a === "--") break;
+    if (!a.startsWith("--")) continue;
     const name = a.slice(2).split("=")[0]!;
     if (!known.has(name)) throw new UsageError(`unknown flag --${name} (see --help)`);
   }
 }
 
 async function usage(rawArgs: string[]): Promise<string> {
-  const sub = rawArgs.find((a) => !a.startsWith("-"));
-  if (sub === "publish") return renderUsage(publish as CommandDef, main);
-  if (sub === "devices") return renderUsage(devices as CommandDef, main);
-  if (sub === "serve") return renderUsage(serve as CommandDef, main);
-  return renderUsage(main);
+  const words = rawArgs.filter((a) => !a.startsWith("-"));
+  const sub = words[0] !== undefined ? SUBCOMMANDS[words[0]] : undefined;
+  if (!sub) return renderUsage(main);
+  const nested = (sub.subCommands as Record<string, CommandDef> | undefined)?.[words[1] ?? ""];
+  // A nested command's usage line names the whole command: `whipcast service install`.
+  return nested ? renderUsage(nested, { ...sub, meta: { ...(sub.meta as object), name: `whipcast ${words[0]}` } } as CommandDef) : renderUsage(sub, main);
+}
+
+/** `whipcast --version`: the version, the commit it was built from, and the ffmpeg it would run. */
+async function versionText(): Promise<string> {
+  const lines = [`whipcast ${VERSION} (commit ${buildCommit()})`];
+  try {
+    const ffmpeg = await locateFfmpeg(undefined);
+    lines.push(`ffmpeg ${(await ffmpegVersion(ffmpeg.path)) ?? "(version unknown)"}: ${ffmpeg.path} (${ffmpeg.origin})`);
+  } catch (error) {
+    lines.push(`ffmpeg: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return lines.join("\n");
 }
 
 async function cli(rawArgs: string[]): Promise<number> {
-  if (rawArgs.includes("--version") || rawArgs.includes("-v")) {
-    process.stdout.write(`${pkg.version}\n`);
+  const own = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
+  if (own.includes("--version") || own.includes("-v")) {
+    process.stdout.write(`${await versionText()}\n`);
     return EXIT_OK;
   }
-  if (rawArgs.includes("--help") || rawArgs.includes("-h") || rawArgs.length === 0) {
-    process.stdout.write(`${await usage(rawArgs)}\n`);
+  if (own.includes("--help") || own.includes("-h") || rawArgs.length === 0) {
+    process.stdout.write(`${forStream(await usage(own), process.stdout)}\n`);
     return rawArgs.length === 0 ? 2 : EXIT_OK;
   }
   const sub = rawArgs[0]!;
-  if (!["publish", "serve", "devices"].includes(sub)) throw new UsageError(`unknown command ${sub}; expected publish, serve or devices (see --help)`);
+  if (!(sub in SUBCOMMANDS)) throw new UsageError(`unknown command ${sub}; expected ${Object.keys(SUBCOMMANDS).join(", ")} (see --help)`);
+  if (sub === "service" && !["install", "uninstall", "status"].includes(rawArgs[1] ?? "")) {
+    throw new UsageError(`service needs install, uninstall or status${rawArgs[1] ? ` (got ${rawArgs[1]})` : ""} (see whipcast service --help)`);
+  }
   await runCommand(main, { rawArgs });
   return exitStatus;
 }
@@ -178,6 +264,10 @@ try {
   if (error instanceof WhipcastError) {
     process.stderr.write(`whipcast: error: ${error.message}\n`);
     process.exitCode = EXIT_STATUS[error.code];
+  } else if (error instanceof Error && error.name === "CLIError") {
+    // citty's own argument errors (a missing NAME) are usage errors too.
+    process.stderr.write(`whipcast: error: ${forStream(error.message, { isTTY: false })} (see --help)\n`);
+    process.exitCode = EXIT_STATUS.usage;
   } else {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`whipcast: error: ${message.split("\n")[0]}\n`);

@@ -33,6 +33,7 @@ export interface PublishFlags {
   "connect-timeout": string;
   reconnect: boolean;
   "reconnect-timeout"?: string;
+  lock?: boolean;
   log: string;
   quiet: boolean;
   verbose: boolean;
@@ -67,6 +68,8 @@ export interface PublishOptions {
   reconnect: boolean;
   /** Give up reconnecting after this long; undefined: never. */
   reconnectTimeoutMs: number | undefined;
+  /** Refuse to start while another whipcast on this machine publishes to the same URL. */
+  lock: boolean;
   log: "text" | "json";
   verbosity: "quiet" | "normal" | "verbose";
 }
@@ -157,6 +160,7 @@ export function resolvePublishOptions(flags: PublishFlags, iceFlags: string[], e
     timeoutMs: parseNumber("--connect-timeout", flags["connect-timeout"], 1, 300, false) * 1000,
     reconnect: flags.reconnect,
     reconnectTimeoutMs: reconnectTimeout(flags),
+    lock: flags.lock ?? true,
     log: oneOf("--log", flags.log, LOG_FORMATS),
     verbosity: flags.quiet ? "quiet" : flags.verbose ? "verbose" : "normal",
   };

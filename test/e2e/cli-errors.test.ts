@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { binary } from "../helpers/binary.ts";
 import { fakeEndpoint, plausibleAnswer } from "../helpers/fake-endpoint.ts";
 
@@ -6,6 +7,16 @@ async function whipcast(args: string[], env: Record<string, string> = {}) {
   await using proc = Bun.spawn([binary(), ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, WHIP_URL: "", WHIP_TOKEN: "", ...env } });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, lines: stderr.split("\n").filter((l) => l !== ""), exitCode };
+}
+
+/** Whether `pid` is a live process (a zombie has been killed; only its reaping is pending). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 let stops: (() => void)[] = [];
@@ -32,7 +43,7 @@ describe("bad input: one line naming the problem, exit 2", () => {
     [["publish", "http://127.0.0.1:9/w", "--token-file", "/nonexistent"], "--token-file /nonexistent: no such file"],
     [["publish", "http://127.0.0.1:9/w", "--fsp", "30"], "unknown flag --fsp (see --help)"],
     [["publish", "ftp://example.com/w"], "URL must be an http or https URL (got ftp:)"],
-    [["stream"], "unknown command stream; expected publish, serve or devices (see --help)"],
+    [["stream"], "unknown command stream; expected publish, serve, devices, check, doctor, service, completions (see --help)"],
     [["serve", "--port", "70000"], "--port must be an integer from 0 to 65535 (got 70000)"],
     [["serve", "--max-viewers", "0"], "--max-viewers must be an integer from 1 to 10000 (got 0)"],
     [["serve", "--token", "short"], "--token must be 8 to 256 printable characters with no spaces"],
@@ -52,7 +63,7 @@ describe("bad input: one line naming the problem, exit 2", () => {
     expect(serveHelp.exitCode).toBe(0);
     expect(serveHelp.stdout).toContain("--max-viewers");
     const version = await whipcast(["--version"]);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(version.stdout.split("\n")[0]).toMatch(/^whipcast \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?\)$/);
   });
 });
 
@@ -122,19 +133,22 @@ describe("endpoint and media failures", () => {
   test("ffmpeg output that loses its framing → exit 5 naming it, ffmpeg killed, nothing left on the server", async () => {
     const ep = fakeEndpoint(async (req, seen) => (req.method === "POST" ? new Response(plausibleAnswer(seen.body), { status: 201, headers: { "content-type": "application/sdp", location: "/whip/s1" } }) : new Response(null, { status: 200 })));
     stops.push(ep.stop);
-    // An ffmpeg that answers every other call as the real one, but whose capture run writes
-    // bytes that are not a framecrc line to the video pipe, then hangs.
+    // An ffmpeg that answers every other call as the real one, but whose piped runs (the
+    // capture and the encoders) write bytes that are not a framecrc line, then hang. Each names
+    // itself by creating pid.<its pid>: creating a file is atomic, where `echo $$ > pid` from
+    // several processes killed mid-write can leave it empty.
     const dir = `${process.env.TMPDIR ?? "/tmp"}/whipcast-broken-ffmpeg-${process.pid}`;
     const real = Bun.which("ffmpeg")!;
-    await Bun.write(`${dir}/ffmpeg`, `#!/bin/sh\ncase "$*" in *pipe*) echo $$ > ${dir}/pid; printf 'frame=1 fps=30 q=28.0\\n' >&3; exec sleep 60;; esac\nexec ${real} "$@"\n`);
+    await Bun.write(`${dir}/ffmpeg`, `#!/bin/sh\ncase "$*" in *pipe*) : > ${dir}/pid.$$; printf 'frame=1 fps=30 q=28.0\\n' >&3; exec sleep 60;; esac\nexec ${real} "$@"\n`);
     Bun.spawnSync(["chmod", "+x", `${dir}/ffmpeg`]);
     try {
       const r = await whipcast(["publish", ep.url, "--source", "test", "--no-audio", "--quiet", "--ffmpeg", `${dir}/ffmpeg`]);
       expect(r.exitCode).toBe(5);
       expect(r.lines).toEqual([`whipcast: error: cannot read ffmpeg's output: expected a framecrc line, got "frame=1 fps=30 q=28.0"`]);
-      // The hanging ffmpeg was killed, not left behind.
-      const pid = Number(await Bun.file(`${dir}/pid`).text());
-      expect(Bun.spawnSync(["kill", "-0", String(pid)]).exitCode).not.toBe(0);
+      // Every hanging ffmpeg that started was killed, not left behind.
+      const pids = [...new Bun.Glob("pid.*").scanSync(dir)].map((f) => Number(f.slice(4)));
+      expect(pids.length).toBeGreaterThan(0);
+      expect(pids.filter(running)).toEqual([]);
       expect(ep.seen.filter((s) => s.method === "DELETE").length).toBe(ep.seen.filter((s) => s.method === "POST").length);
     } finally {
       Bun.spawnSync(["rm", "-rf", dir]);
