@@ -5,7 +5,6 @@
  * built dist/whipcast (`bun run build`).
  */
 import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import { Logger } from "../src/cli/log.ts";
 import { resolvePublishOptions, type PublishFlags } from "../src/cli/options.ts";
 import { startPublish } from "../src/cli/publish.ts";
@@ -21,6 +20,8 @@ import { canUseNetns, inLoopbackNamespace } from "../test/helpers/netns.ts";
 import { openWhepViewer, type WhepViewer } from "../test/helpers/whep-viewer.ts";
 import type { AdaptResult, AdaptScenario, Second } from "../test/e2e/adapt-scenario.ts";
 import { runInNamespace } from "../test/e2e/run-scenario.ts";
+import { latencyBench } from "./latency.ts";
+import { childPids, cpuSeconds, processTree } from "./proc.ts";
 import { recoveryBench, soakBench } from "./reconnect.ts";
 
 // Like the tests, run inside a loopback-only network namespace where one can be made: every
@@ -31,27 +32,11 @@ if (canUseNetns() && process.env.WHIPCAST_TEST_NETNS !== "1") {
 }
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CLK_TCK = 100;
 const rows: [string, string, string][] = [];
 const row = (name: string, value: string, comparison: string) => {
   rows.push([name, value, comparison]);
   console.error(`  ${name}: ${value}  (${comparison})`);
 };
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-    if (text) out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -399,15 +384,10 @@ async function treeCpu(): Promise<void> {
       const log = new Response(proc.stderr).text();
       while (ep.sessions.length === 0 || (await ep.stats()).connectionState !== "connected") await Bun.sleep(100);
       await Bun.sleep(3_000);
-      const tree = () => {
-        const all = [proc.pid];
-        for (let i = 0; i < all.length; i++) for (const c of childPids(all[i]!)) all.push(c);
-        return all;
-      };
       // Encoder processes come and go (a change of rate is a new one): sample the tree often.
       const seen = new Map<number, number>();
       const sample = () => {
-        for (const pid of tree()) {
+        for (const pid of processTree(proc.pid)) {
           try {
             seen.set(pid, cpuSeconds(pid));
           } catch {}
@@ -451,13 +431,15 @@ async function treeCpu(): Promise<void> {
 }
 
 console.error(`whipcast benchmarks (${SECONDS} s runs)`);
-// BENCH_ONLY=relay,opus,startup,cpu,lipsync,adapt,tree,recovery,soak runs a subset (cpu includes
-// the frame latency; soak takes SOAK_SECONDS, 600, plus SOAK_RECONNECTS, 100, server restarts).
-const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,lipsync,adapt,tree,recovery,soak").split(","));
+// BENCH_ONLY=relay,opus,startup,cpu,latency,glass,cost,lipsync,adapt,tree,recovery,soak runs a
+// subset (cpu includes the frame hand-off; latency, glass and cost are bench/latency.ts; soak
+// takes SOAK_SECONDS, 600, plus SOAK_RECONNECTS, 100, server restarts).
+const only = new Set((process.env.BENCH_ONLY ?? "relay,opus,startup,cpu,latency,glass,cost,lipsync,adapt,tree,recovery,soak").split(","));
 if (only.has("relay")) await relay();
 if (only.has("opus")) await opusSpeed();
 if (only.has("startup")) await startup();
 if (only.has("cpu")) await cpuShareAndLatency();
+await latencyBench(row, only);
 if (only.has("lipsync")) await lipSync();
 if (only.has("adapt")) await adaptation();
 if (only.has("tree")) await treeCpu();

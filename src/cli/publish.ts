@@ -105,8 +105,12 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
 
     const os: Os = process.platform === "darwin" ? "darwin" : "linux";
     let { video, audio } = opts;
+    let inputSize: MediaPlan["inputSize"];
+    let inputFps: number | undefined;
     if (opts.source.kind === "file") {
       const streams = await probeFile(ffmpeg.path, opts.source.path);
+      inputSize = streams.videoSize;
+      inputFps = streams.videoFps;
       if (!(video && streams.video) && !(audio && streams.audio)) throw new MediaError(`${opts.source.path} has none of the requested streams`);
       if (video && !streams.video) log.warn(`${opts.source.path} has no video stream; publishing audio only`);
       if (audio && !streams.audio) log.warn(`${opts.source.path} has no audio stream; publishing video only`);
@@ -129,6 +133,8 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       ...(opts.videoDevice !== undefined ? { videoDevice: opts.videoDevice } : {}),
       ...(opts.audioDevice !== undefined ? { audioDevice: opts.audioDevice } : {}),
       ...(process.env.DISPLAY ? { display: process.env.DISPLAY } : {}),
+      ...(inputSize ? { inputSize } : {}),
+      ...(inputFps !== undefined ? { inputFps } : {}),
       width: opts.width,
       height: opts.height,
       fps: opts.fps,

@@ -169,7 +169,10 @@ export class BandwidthEstimator {
 
   /** How many packets of a probe cluster actually went out (fewer: no history to pad with). */
   probeSent(clusterId: number, packets: number): void {
-    this.#probeResults.resize(clusterId, packets);
+    if (!this.#probeResults.resize(clusterId, packets)) {
+      this.#probes.cancel(clusterId);
+      this.#probeGraceUntil = -Infinity;
+    }
   }
 
   #settle(why: EstimateReason, nowMs: number): void {

@@ -44,7 +44,8 @@ export class ProbeController {
   #nextId = 1;
   #lastProbeMs: number | undefined;
   #pendingFurther: number | undefined;
-  #outstanding: { id: number; targetBps: number; sentMs: number } | undefined;
+  /** The probe awaiting its result; `further`: the further step it is, if one (kept if it is cancelled). */
+  #outstanding: { id: number; targetBps: number; sentMs: number; further: number | undefined } | undefined;
   #backoffMs = FIRST_BACKOFF_MS;
   /** The estimate's recent history (for drops) and the last drop: from what, when. */
   #history: { atMs: number; bps: number }[] = [];
@@ -84,7 +85,8 @@ export class ProbeController {
     }
     if (lastDecreaseMs !== undefined && nowMs - lastDecreaseMs < QUIET_AFTER_DECREASE_MS) return undefined;
     let target: number | undefined;
-    if (this.#pendingFurther !== undefined) target = this.#pendingFurther;
+    const further = this.#pendingFurther;
+    if (further !== undefined) target = further;
     else {
       const interval = this.#recovering(nowMs, estimateBps) ? RECOVERY_INTERVAL_MS : this.#backoffMs;
       if (this.#lastProbeMs === undefined || nowMs - this.#lastProbeMs >= interval) target = estimateBps * 2;
@@ -94,9 +96,23 @@ export class ProbeController {
     target = Math.min(this.maxBps, Math.max(target, estimateBps * 1.25));
     const packets = Math.max(MIN_PACKETS, Math.ceil((target * PROBE_MS) / 1000 / 8 / PROBE_PACKET));
     const cluster = { id: this.#nextId++, targetBps: target, packets, packetSize: PROBE_PACKET };
+    this.#outstanding = { id: cluster.id, targetBps: target, sentMs: nowMs, further };
     this.#lastProbeMs = nowMs;
-    this.#outstanding = { id: cluster.id, targetBps: target, sentMs: nowMs };
     return cluster;
+  }
+
+  /**
+   * The cluster could not be sent (nothing to pad with yet: at start-up the first feedback can
+   * come before any video has gone out). That is no verdict on the link, so the back-off is not
+   * doubled as for a failure, and a further step asked for is kept. The next probe still waits
+   * the usual interval: probing a bottleneck the moment the stream starts queues audio behind it
+   * (measured: 2–4 % of a 1.5 Mbit/s bottleneck run's audio concealed, against under 2 %).
+   */
+  cancel(clusterId: number): void {
+    const o = this.#outstanding;
+    if (!o || o.id !== clusterId) return;
+    this.#outstanding = undefined;
+    this.#pendingFurther = o.further;
   }
 
   /** A probe's measured rate is in: a good one asks for the next step up. */
@@ -124,12 +140,19 @@ export class ProbeResults {
     for (const [id, c] of this.#clusters) if (nowMs - c.startedMs > 5_000) this.#clusters.delete(id);
   }
 
-  /** The cluster went out with `packets` packets, not the planned number. */
-  resize(clusterId: number, packets: number): void {
+  /**
+   * The cluster went out with `packets` packets, not the planned number. False when too few went
+   * out to measure anything (the cluster is dropped).
+   */
+  resize(clusterId: number, packets: number): boolean {
     const c = this.#clusters.get(clusterId);
-    if (!c) return;
-    if (packets < 5) this.#clusters.delete(clusterId);
-    else c.expected = packets;
+    if (!c) return false;
+    if (packets < MIN_PACKETS) {
+      this.#clusters.delete(clusterId);
+      return false;
+    }
+    c.expected = packets;
+    return true;
   }
 
   /** Feed feedback results; returns the clusters that could now be measured. */

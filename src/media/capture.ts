@@ -20,12 +20,28 @@ export interface CaptureEvents {
   exit(error: MediaError | undefined): void;
 }
 
+/** A timestamp within this of the wall clock is one: the source was stamped as it was captured. */
+const WALL_CLOCK_SLACK_NS = 10_000_000_000n;
+
+/**
+ * What to add to ffmpeg's timestamps to get capture instants on the wall clock, from the first
+ * packet. A live Linux source's are the wall clock already (-use_wallclock_as_timestamps with
+ * -copyts: ffmpeg stamped each packet when it captured it): taken as they are, the stamps are
+ * the capture instants, and abs-capture-time and the Sender Reports say when the picture was
+ * taken. Any other timeline (a file, the test pattern, avfoundation's host clock) starts at the
+ * first packet's arrival, so its stamps run late by that packet's path through ffmpeg.
+ */
+export function captureAnchor(ptsNs: bigint, arrivedNs: bigint): bigint {
+  const offset = arrivedNs - ptsNs;
+  return offset >= -WALL_CLOCK_SLACK_NS && offset <= WALL_CLOCK_SLACK_NS ? 0n : offset;
+}
+
 /**
  * The capture ffmpeg: raw video frames and 48 kHz PCM, each on its own pipe as framecrc-announced packets
  * (see PacketCutter). Packets are cut the moment their last byte arrives and stamped on the
- * capture clock: ffmpeg's timeline, anchored once to the wall-clock time at
- * which the first packet (of either stream) arrived. Both streams share the anchor, so their
- * relative timing is exactly ffmpeg's.
+ * capture clock: ffmpeg's timeline, put on the wall clock once, from the first packet of either
+ * stream (captureAnchor). Both streams share the anchor, so their relative timing is exactly
+ * ffmpeg's.
  */
 export class MediaCapture {
   readonly #child: ChildProcess;
@@ -75,7 +91,7 @@ export class MediaCapture {
   }
 
   #captureNs(ptsNs: bigint, arrivedNs: bigint): bigint {
-    this.#anchorNs ??= arrivedNs - ptsNs;
+    this.#anchorNs ??= captureAnchor(ptsNs, arrivedNs);
     return this.#anchorNs + ptsNs;
   }
 

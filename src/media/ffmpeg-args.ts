@@ -29,6 +29,10 @@ export interface MediaPlan {
   vaapiDevice?: string;
   /** Linux X11 display for screen capture. */
   display?: string;
+  /** The source's picture size when known in advance (a probed file), with square pixels. */
+  inputSize?: { width: number; height: number };
+  /** The source's frame rate when known in advance (a probed file). */
+  inputFps?: number;
 }
 
 /** The child's extra stdio pipes: one per stream (an encoder process writes fd 3). */
@@ -133,10 +137,31 @@ export function encoderArgs(plan: Pick<MediaPlan, "encoder" | "videoBitrate" | "
   }
 }
 
-/** Sources other than the test pattern are scaled and letterboxed to the requested size. */
-function fitFilters(plan: Pick<MediaPlan, "width" | "height" | "source">): string[] {
+/**
+ * Sources other than the test pattern are scaled and letterboxed to the requested size, unless
+ * the source is known to have that size already: the chain costs about 5 % of a core at 720p30
+ * even when it changes nothing, and a frame of latency through its buffers.
+ */
+function fitFilters(plan: Pick<MediaPlan, "width" | "height" | "source" | "inputSize">): string[] {
   const { width: w, height: h } = plan;
-  return plan.source.kind === "test" ? [] : [`scale=${w}:${h}:force_original_aspect_ratio=decrease`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`, "setsar=1"];
+  if (plan.source.kind === "test") return [];
+  if (plan.inputSize?.width === w && plan.inputSize.height === h) return [];
+  return [`scale=${w}:${h}:force_original_aspect_ratio=decrease`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`, "setsar=1"];
+}
+
+/**
+ * ffmpeg's rate filter (-r) only where a file's frames come at another rate than asked, or at
+ * one ffmpeg does not state. To drop or repeat a frame it must see the next one's stamp, and a
+ * live source's wall-clock stamps never fall on its grid. The test pattern is drawn at the rate
+ * asked; a live device is opened at it (-framerate) and stamps each frame as it is captured; a
+ * source faster than asked is thinned by the encoder's feed (video-encoder.ts). Measured on the
+ * screen bench here: glass to glass p50 98-99 ms without it, 113-114 ms with it (two runs each;
+ * runs differ by a 60 Hz refresh or two, so this is a hint, not a figure).
+ */
+function rateArgs(plan: Pick<MediaPlan, "source" | "fps" | "inputFps">): string[] {
+  if (plan.source.kind !== "file") return [];
+  if (plan.inputFps !== undefined && Math.abs(plan.inputFps - plan.fps) < 0.01) return [];
+  return ["-r", String(plan.fps)];
 }
 
 /** What an encoder takes: yuv420p in memory, or NV12 uploaded to the GPU for VAAPI. */
@@ -144,7 +169,7 @@ function encoderInput(encoder: Encoder): string[] {
   return encoder === "vaapi" ? ["format=nv12", "hwupload"] : ["format=yuv420p"];
 }
 
-export function videoFilter(plan: Pick<MediaPlan, "encoder" | "width" | "height" | "source">): string {
+export function videoFilter(plan: Pick<MediaPlan, "encoder" | "width" | "height" | "source" | "inputSize">): string {
   return [...fitFilters(plan), ...encoderInput(plan.encoder)].join(",");
 }
 
@@ -158,9 +183,11 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
   const args = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"];
   if (input.live) args.push("-fflags", "nobuffer");
   args.push(...input.args);
-  if (input.live && plan.os === "linux" && plan.video && plan.audio) args.push("-copyts");
+  // Linux live inputs are stamped from the wall clock as each packet is captured; -copyts keeps
+  // those stamps, so the capture clock is the capture instant itself (src/media/capture.ts).
+  if (input.live && plan.os === "linux") args.push("-copyts");
   if (plan.video) {
-    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), "format=yuv420p"].join(","), "-r", String(plan.fps), "-c:v", "rawvideo", "-pix_fmt", "yuv420p");
+    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), "format=yuv420p"].join(","), ...rateArgs(plan), "-c:v", "rawvideo", "-pix_fmt", "yuv420p");
     args.push("-flush_packets", "1", "-f", "tee", framedPipe("rawvideo", PIPE.video));
   }
   if (plan.audio) {

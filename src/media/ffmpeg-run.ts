@@ -24,3 +24,9 @@ export function runFfmpeg(ffmpeg: string, args: string[], timeoutMs = 10_000): P
     });
   });
 }
+
+/** `ffmpeg -version`'s version word ("5.1.8-0+deb12u1", "7.1"), or undefined if it would not say. */
+export async function ffmpegVersion(ffmpeg: string): Promise<string | undefined> {
+  const r = await runFfmpeg(ffmpeg, ["-hide_banner", "-version"], 5_000);
+  return /^ffmpeg version (\S+)/m.exec(r.output)?.[1];
+}

@@ -5,6 +5,10 @@ import { StderrTail } from "./ffmpeg-stderr.ts";
 export interface FileStreams {
   video: boolean;
   audio: boolean;
+  /** The first video stream's picture size (with square pixels), when ffmpeg reports one. */
+  videoSize?: { width: number; height: number };
+  /** The first video stream's frame rate, when ffmpeg states one ("30 fps", "29.97 fps"). */
+  videoFps?: number;
 }
 
 /** Which stream kinds `ffmpeg -i FILE` reports (ffprobe is not always installed beside ffmpeg). */
@@ -12,7 +16,14 @@ export function parseStreamKinds(stderr: string): FileStreams {
   const kinds = [...stderr.matchAll(/^\s*Stream #\d+:\d+.*?: (Video|Audio):/gm)].map((m) => m[1]);
   // Cover art is an attached picture, not a video stream to publish.
   const covers = [...stderr.matchAll(/^\s*Stream #\d+:\d+.*?: Video:.*\(attached pic\)/gm)].length;
-  return { video: kinds.filter((k) => k === "Video").length > covers, audio: kinds.includes("Audio") };
+  const out: FileStreams = { video: kinds.filter((k) => k === "Video").length > covers, audio: kinds.includes("Audio") };
+  // "Video: mjpeg (Baseline) (MJPG / 0x47504A4D), yuvj420p(pc, bt470bg/unknown/unknown), 1280x720 [SAR 1:1 DAR 16:9], …"
+  const first = /^\s*Stream #\d+:\d+.*?: Video: (?!.*\(attached pic\)).*$/m.exec(stderr)?.[0];
+  const size = first ? /, (\d{2,5})x(\d{2,5})(?: \[SAR (\d+):(\d+)|[,\s]|$)/.exec(first) : null;
+  if (size && (size[3] === undefined || size[3] === size[4])) out.videoSize = { width: Number(size[1]), height: Number(size[2]) };
+  const fps = first ? /, (\d+(?:\.\d+)?) fps\b/.exec(first) : null;
+  if (fps && Number(fps[1]) > 0) out.videoFps = Number(fps[1]);
+  return out;
 }
 
 export async function probeFile(ffmpeg: string, path: string): Promise<FileStreams> {

@@ -6,20 +6,22 @@ import { historyCapacity } from "../rtp/packet-history.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
 import type { SessionConfig } from "../protocol.ts";
 import type { IceServer } from "../whip/link-header.ts";
-import { bundledHeaderExtensions, whipCodecs } from "./codecs.ts";
+import { bundledHeaderExtensions, PLAYOUT_DELAY, PLAYOUT_DELAY_SMOOTH, whipCodecs } from "./codecs.ts";
 import { type KeyframeCause, SendTransport } from "./send-transport.ts";
 import { SenderPipeline } from "./sender-pipeline.ts";
 import { internals } from "./sender-internals.ts";
 import { shapeWhipOffer } from "../whip/sdp.ts";
 import { detachHostSockets, tuneUdpSockets } from "./udp-sockets.ts";
+import { nominatedSocketClosed } from "./path-activity.ts";
 
 /**
- * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the transport-cc
- * header extension and the SRTP tag, keeps every packet within about 1200 bytes — small enough
- * for any path, including TURN and VPN tunnels (the WebRTC default).
+ * The 1200-byte MTU: the largest RTP payload that, with the 12-byte RTP header, the header
+ * extensions of a frame's first packet (transport-cc 3, abs-capture-time 17, playout-delay 4,
+ * their 4-byte block header: 28) and the 16-byte AES-GCM tag, keeps every packet within 1200
+ * bytes — small enough for any path, including TURN and VPN tunnels (the WebRTC default).
  */
 export const MTU = 1200;
-export const MAX_PAYLOAD = MTU - 12 - 12 - 10;
+export const MAX_PAYLOAD = MTU - 12 - 28 - 16;
 
 /** Seconds of video the NACK history must cover at the configured bitrate (at least 1 s). */
 const HISTORY_SECONDS = 2;
@@ -74,7 +76,10 @@ export class PublisherPeer {
       pacingTargetBps: overhead(options.videoBitrate + audioBps),
       ...(start ? { firstSequence: start.transportSequence } : {}),
       ...(this.estimator ? { estimator: this.estimator } : {}),
-      ...(options.onTarget ? { onTarget: options.onTarget } : {}),
+      onTarget: (bps) => {
+        this.#video?.pipeline.setPlayoutDelay(this.#playoutDelay(bps));
+        options.onTarget?.(bps);
+      },
       onKeyframeRequest: (ssrc, cause) => {
         if (ssrc === undefined || ssrc === this.#video?.pipeline.ssrc || cause === "FIR") options.onKeyframeRequest?.(cause);
       },
@@ -92,6 +97,7 @@ export class PublisherPeer {
           kind: "video",
           historyCapacity: historyCapacity(options.videoBitrate, HISTORY_SECONDS, MAX_PAYLOAD),
           clock: () => this.#clocks?.video,
+          playoutDelay: this.#playoutDelay(this.estimator?.targetBps),
           ...numbering,
         }),
       };
@@ -106,6 +112,16 @@ export class PublisherPeer {
         pipeline: new SenderPipeline(internals(sender), this.transport, { kind: "audio", historyCapacity: 0, clock: () => this.#clocks?.audio, ...numbering }),
       };
     }
+  }
+
+  /**
+   * The playout-delay to ask for at estimate `bps` (see PLAYOUT_DELAY): render at once only for
+   * video alone at the ceiling, where the path is clear. Below it the path is not known to be
+   * clear (with --no-adapt it never is); with audio, lip sync comes first.
+   */
+  #playoutDelay(bps: number | undefined): typeof PLAYOUT_DELAY {
+    const clear = !this.options.audio && this.estimator !== undefined && bps !== undefined && bps >= this.estimator.options.maxBps * 0.95;
+    return clear ? PLAYOUT_DELAY : PLAYOUT_DELAY_SMOOTH;
   }
 
   setClocks(clocks: { video: RtpClock; audio: RtpClock }): void {
@@ -133,16 +149,16 @@ export class PublisherPeer {
   }
 
   /** Packetize one access unit (RFC 6184 via werift) and queue it on the video pipeline. */
-  sendVideo(accessUnit: Uint8Array, rtpTimestamp: number, receivedNs = 0n): void {
+  sendVideo(accessUnit: Uint8Array, rtpTimestamp: number, captureNs: bigint, receivedNs = 0n): void {
     const v = this.#video;
     if (!v || this.#closed) return;
-    v.pipeline.send(v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp), receivedNs);
+    v.pipeline.send(v.packetizer.packetize(Buffer.from(accessUnit.buffer, accessUnit.byteOffset, accessUnit.byteLength), rtpTimestamp), { receivedNs, captureNs });
   }
 
-  sendAudio(opus: Uint8Array, rtpTimestamp: number): void {
+  sendAudio(opus: Uint8Array, rtpTimestamp: number, captureNs: bigint): void {
     const a = this.#audio;
     if (!a || this.#closed) return;
-    a.pipeline.send(a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp));
+    a.pipeline.send(a.packetizer.packetize(Buffer.from(opus.buffer, opus.byteOffset, opus.byteLength), rtpTimestamp), { captureNs });
   }
 
   /**
@@ -165,6 +181,7 @@ export class PublisherPeer {
     const answer = await exchange(localFragment(ice, this.pc.getTransceivers()[0]?.mid ?? "0"));
     await applyRemoteFragment(ice, answer, true);
     await ice.start();
+    if (nominatedSocketClosed(this.pc)) throw new Error("the checks settled on a socket of an earlier attempt");
     this.transport.forgetInFlight();
   }
 

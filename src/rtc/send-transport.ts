@@ -4,6 +4,7 @@ import { type PacketPriority, Pacer } from "../congestion/pacer.ts";
 import type { ProbeCluster } from "../congestion/probe.ts";
 import { SendLog } from "../congestion/send-log.ts";
 import { compactNtp, nowNs, ntpFromUnixNs } from "../rtp/ntp.ts";
+import { ReferenceTimeReplies } from "../rtp/reference-time-replies.ts";
 import { parseRtcpFeedback, type ReportBlock } from "../rtp/rtcp-feedback.ts";
 import { tapRtcp } from "./rtcp-tap.ts";
 import type { SenderPipeline } from "./sender-pipeline.ts";
@@ -69,6 +70,8 @@ export interface FrameTiming {
 export class SendTransport {
   readonly pacer: Pacer<Outgoing>;
   readonly log = new SendLog();
+  /** DLRR replies owed to receive-only peers (RFC 3611), sent with the next Sender Report. */
+  readonly referenceTimes = new ReferenceTimeReplies();
   readonly counters: TransportCounters = {
     bytes: { audio: 0, retransmission: 0, video: 0, padding: 0 },
     packets: { audio: 0, retransmission: 0, video: 0, padding: 0 },
@@ -181,8 +184,11 @@ export class SendTransport {
         this.#sequence = (sequence + 1) & 0xffff;
         const payload = Buffer.allocUnsafe(2);
         payload.writeUInt16BE(sequence);
-        header.extensions = [{ id, payload }];
-      } else header.extensions = [];
+        // The frame's own elements stay (SenderPipeline.send); a resent original drops the
+        // transport-wide number it carried the first time: each send gets its own.
+        const media = header.extensions;
+        header.extensions = media.length === 0 ? [{ id, payload }] : [...media.filter((e) => e.id !== id), { id, payload }];
+      }
       const datagram = dtls.srtp.encrypt(out.packet.payload, header);
       dtls.bytesSent += datagram.length;
       dtls.packetsSent++;
@@ -242,6 +248,9 @@ export class SendTransport {
           break;
         case "remb":
           estimator?.onRemb(item.bitrate, now);
+          break;
+        case "rrtr":
+          this.referenceTimes.received(item.senderSsrc, item.ntp, nowNs());
           break;
         case "pli":
           this.counters.pli++;

@@ -4,8 +4,36 @@ import type { PacketPriority } from "../congestion/pacer.ts";
 import type { SendTransport } from "./send-transport.ts";
 import { type SenderInternals, WERIFT_RTP_CACHE_SIZE } from "./sender-internals.ts";
 import { CaptureClockSenderReports } from "./sender-reports.ts";
+import { nowNs } from "../rtp/ntp.ts";
+import { ABS_CAPTURE_TIME_URI, encodeAbsCaptureTime, encodePlayoutDelay, PLAYOUT_DELAY_URI, type PlayoutDelay, TRANSPORT_CC_URI } from "../rtp/header-extensions.ts";
 
-export const TRANSPORT_CC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+/** The ids the remote side gave the extensions whipcast writes (undefined: not taken). */
+export interface ExtensionIds {
+  transportCc: number | undefined;
+  captureTime: number | undefined;
+  playoutDelay: number | undefined;
+}
+
+/** What one frame (an access unit, an Opus packet, or a relayed packet of one) brings besides its packets. */
+export interface FrameInfo {
+  /** When it was handed over, for the per-frame latency figures (measured on its last packet). */
+  receivedNs?: bigint;
+  /** Its capture instant (Unix-epoch ns), for abs-capture-time. */
+  captureNs?: bigint;
+  /** A relayed abs-capture-time element, passed on untouched (the capturer's, not ours). */
+  captureTime?: Uint8Array;
+  /** A relayed playout-delay element, passed on untouched (the publisher's choice). */
+  playoutDelay?: Uint8Array;
+}
+
+/**
+ * Audio carries abs-capture-time once a second: a receiver extrapolates it between elements by
+ * the RTP timestamp (libwebrtc's AbsoluteCaptureTimeInterpolator, up to 5 s), which is exact
+ * here because the timestamps are computed from the same capture clock. Video carries it on
+ * every frame: 17 bytes on the first packet of ~10 kB, and what a frame-accurate receiver
+ * (requestVideoFrameCallback) reads.
+ */
+const AUDIO_CAPTURE_TIME_EVERY_NS = 1_000_000_000n;
 
 export interface SenderPipelineOptions {
   kind: "audio" | "video";
@@ -27,6 +55,8 @@ export interface SenderPipelineOptions {
   counts?: { packets: number; octets: number };
   /** With numberOnRelease: the first RTP sequence number (u16); tests start it near 2^16. */
   firstSequence?: number;
+  /** Video: the playout-delay to ask receivers for, on the first packet of every frame. */
+  playoutDelay?: PlayoutDelay;
 }
 
 /**
@@ -46,8 +76,13 @@ export class SenderPipeline {
   #closed = false;
   /** The next sequence number, when numbering on release. */
   #nextSequence: number | undefined;
-  /** The negotiated transport-cc id, looked up once per negotiated extension list. */
-  #transportCc: { for: unknown; id: number | undefined } | undefined;
+  /** The negotiated extension ids, looked up once per negotiated extension list. */
+  #ids: { for: unknown; ids: ExtensionIds } | undefined;
+  /** The playout-delay asked for, and its element. */
+  #playoutDelay: { delay: PlayoutDelay; element: Buffer } | undefined;
+  /** The RTP timestamp (before the sender's offset) of the last packet sent: a new one starts a frame. */
+  #lastTimestamp: number | undefined;
+  #lastCaptureTimeNs: bigint | undefined;
 
   constructor(
     readonly sender: SenderInternals,
@@ -55,7 +90,8 @@ export class SenderPipeline {
     readonly options: SenderPipelineOptions,
   ) {
     this.history = new PacketHistory<RtpPacket>(Math.max(1, options.historyCapacity));
-    this.reports = new CaptureClockSenderReports(sender, options.clock);
+    this.reports = new CaptureClockSenderReports(sender, options.clock, nowNs, (now) => transport.referenceTimes.take(now));
+    if (options.playoutDelay) this.setPlayoutDelay(options.playoutDelay);
     if (options.counts) {
       sender.packetCount = options.counts.packets >>> 0;
       sender.octetCount = options.counts.octets >>> 0;
@@ -82,25 +118,43 @@ export class SenderPipeline {
     return !this.#closed && !s.stopped && s.dtlsTransport?.state === "connected" && s.codec !== undefined;
   }
 
-  /** The id the remote side gave the transport-wide-cc extension, if it took it. */
-  get transportCcId(): number | undefined {
+  /** The playout-delay for frames from now on (video). */
+  setPlayoutDelay(delay: PlayoutDelay): void {
+    if (this.#playoutDelay?.delay === delay) return;
+    this.#playoutDelay = { delay, element: encodePlayoutDelay(delay) };
+  }
+
+  /** The ids the remote side gave the extensions whipcast writes. */
+  get extensionIds(): ExtensionIds {
     // Read for every packet released: the list only changes when werift renegotiates.
     const list = this.sender.headerExtensions;
-    if (this.#transportCc?.for !== list) this.#transportCc = { for: list, id: list.find((e) => e.uri === TRANSPORT_CC_URI)?.id };
-    return this.#transportCc.id;
+    if (this.#ids?.for !== list) {
+      const id = (uri: string) => list.find((e) => e.uri === uri)?.id;
+      this.#ids = { for: list, ids: { transportCc: id(TRANSPORT_CC_URI), captureTime: id(ABS_CAPTURE_TIME_URI), playoutDelay: id(PLAYOUT_DELAY_URI) } };
+    }
+    return this.#ids.ids;
+  }
+
+  /** The id the remote side gave the transport-wide-cc extension, if it took it. */
+  get transportCcId(): number | undefined {
+    return this.extensionIds.transportCc;
   }
 
   /**
-   * Queue packetized RTP (one access unit, or one Opus frame), rewriting each header in place
-   * as werift would. `receivedNs`: when the frame was handed over, for the per-frame latency
-   * figures (measured on its last packet).
+   * Queue packetized RTP (one access unit, or one Opus frame; for the relay, one packet), rewriting
+   * each header in place as werift would, with the frame's own header extensions on the first
+   * packet of each frame (the one libwebrtc reads a frame's playout delay from). The transport
+   * adds transport-wide-cc as each packet leaves.
    */
-  send(packets: RtpPacket[], receivedNs?: bigint): void {
+  send(packets: RtpPacket[], frame: FrameInfo = {}): void {
     if (!this.ready) return;
     const s = this.sender;
     const priority: PacketPriority = this.options.kind === "audio" ? "audio" : "video";
     for (const packet of packets) {
       const header = packet.header;
+      const starts = header.timestamp !== this.#lastTimestamp;
+      this.#lastTimestamp = header.timestamp;
+      header.extensions = starts ? this.#frameExtensions(frame) : [];
       header.ssrc = s.ssrc;
       header.payloadType = s.codec!.payloadType;
       header.timestamp = (header.timestamp + s.timestampOffset) >>> 0;
@@ -108,9 +162,30 @@ export class SenderPipeline {
       s.timestamp = header.timestamp;
       s.sequenceNumber = header.sequenceNumber;
       s.rtpTimestamp = header.timestamp;
-      const last = receivedNs !== undefined && packet === packets[packets.length - 1];
-      this.transport.enqueue(this, packet, priority, undefined, undefined, last ? { receivedNs } : undefined);
+      const last = frame.receivedNs !== undefined && packet === packets[packets.length - 1];
+      this.transport.enqueue(this, packet, priority, undefined, undefined, last ? { receivedNs: frame.receivedNs! } : undefined);
     }
+  }
+
+  #frameExtensions(frame: FrameInfo): { id: number; payload: Buffer }[] {
+    const ids = this.extensionIds;
+    const out: { id: number; payload: Buffer }[] = [];
+    if (ids.captureTime !== undefined) {
+      if (frame.captureTime) out.push({ id: ids.captureTime, payload: Buffer.from(frame.captureTime.buffer, frame.captureTime.byteOffset, frame.captureTime.byteLength) });
+      else if (frame.captureNs !== undefined && this.#captureTimeDue(frame.captureNs)) out.push({ id: ids.captureTime, payload: encodeAbsCaptureTime(frame.captureNs) });
+    }
+    if (ids.playoutDelay !== undefined) {
+      const relayed = frame.playoutDelay ? Buffer.from(frame.playoutDelay.buffer, frame.playoutDelay.byteOffset, frame.playoutDelay.byteLength) : undefined;
+      const payload = relayed ?? this.#playoutDelay?.element;
+      if (payload) out.push({ id: ids.playoutDelay, payload });
+    }
+    return out;
+  }
+
+  #captureTimeDue(captureNs: bigint): boolean {
+    if (this.options.kind === "audio" && this.#lastCaptureTimeNs !== undefined && captureNs - this.#lastCaptureTimeNs < AUDIO_CAPTURE_TIME_EVERY_NS && captureNs >= this.#lastCaptureTimeNs) return false;
+    this.#lastCaptureTimeNs = captureNs;
+    return true;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { RtcpSenderInfo, RtcpSourceDescriptionPacket, RtcpSrPacket, SourceDescriptionChunk, SourceDescriptionItem, timestampSeconds } from "werift";
 import { compactNtp, nowNs, ntpFromUnixNs } from "../rtp/ntp.ts";
+import { buildDlrr, type DlrrItem } from "../rtp/rtcp-feedback.ts";
 import type { SenderInternals } from "./sender-internals.ts";
 
 /**
@@ -11,6 +12,8 @@ import type { SenderInternals } from "./sender-internals.ts";
  * shorter, would play early. Here both streams report the same instant: "now" on the capture
  * clock, converted by the same RtpClock that stamped the media. The first SR goes out with the
  * first packet (some servers cannot remux until they have one), then about once a second.
+ * Each carries the DLRR replies owed to receivers' reference time reports (RFC 3611 §4.5), so
+ * receive-only peers learn their round trip too (src/rtp/reference-time-replies.ts).
  */
 export class CaptureClockSenderReports {
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -21,6 +24,8 @@ export class CaptureClockSenderReports {
     readonly sender: SenderInternals,
     readonly clock: () => { at(unixNs: bigint): number } | undefined,
     readonly now: () => bigint = nowNs,
+    /** The DLRR sub-blocks to send with this report (taken: each is sent once). */
+    readonly replies: (nowNs: bigint) => DlrrItem[] = () => [],
   ) {
     // Silence werift's own SR loop for this sender.
     sender.runRtcp = async () => {};
@@ -52,6 +57,11 @@ export class CaptureClockSenderReports {
             chunks: [new SourceDescriptionChunk({ source: this.sender.ssrc, items: [new SourceDescriptionItem({ type: 1, text: this.sender.cname })] })],
           }) as unknown as RtcpSrPacket,
         );
+      }
+      const dlrr = this.replies(this.now());
+      if (dlrr.length > 0) {
+        const xr = Buffer.from(buildDlrr(this.sender.ssrc, dlrr));
+        packets.push({ serialize: () => xr } as unknown as RtcpSrPacket);
       }
       // werift computes RTT from receiver reports that echo these (RFC 3550 §6.4.1 LSR/DLSR).
       this.sender.lastSRtimestamp = compactNtp(ntp);

@@ -1,5 +1,6 @@
 import type { IceServer } from "../whip/link-header.ts";
 import { Answerer } from "./answerer.ts";
+import { withRrtr } from "../whip/sdp.ts";
 import type { MediaKind } from "./rtp-packet.ts";
 import { SendTransport } from "./send-transport.ts";
 import { SenderPipeline } from "./sender-pipeline.ts";
@@ -41,7 +42,9 @@ export class SendingPeer extends Answerer {
 
   /** Answer, every kind `send` allows as sendonly, and set up its pipeline. */
   async acceptSending(offer: string, send: (kind: MediaKind) => boolean): Promise<string> {
-    const sdp = await this.answer(offer, (kind) => (send(kind) ? "sendonly" : "inactive"));
+    // The viewer is receive-only: offered rrtr, it sends reference time reports, and the DLRR
+    // replies give it a round trip (Chromium then has each frame's captureTime).
+    const sdp = withRrtr(await this.answer(offer, (kind) => (send(kind) ? "sendonly" : "inactive")));
     for (const t of this.pc.getTransceivers()) {
       if (t.direction !== "sendonly") continue;
       const kind = t.kind as MediaKind;

@@ -1,6 +1,6 @@
 import type { RTCPeerConnection, RtpPacket } from "werift";
 import { buildTwcc, maxDeltaFits, SequenceUnwrapper } from "../rtp/twcc.ts";
-import { TRANSPORT_CC_URI } from "./sender-pipeline.ts";
+import { TRANSPORT_CC_URI } from "../rtp/header-extensions.ts";
 
 /** Feedback goes out this often while packets arrive (libwebrtc: 100 ms; finer helps GCC). */
 const INTERVAL_MS = 50;

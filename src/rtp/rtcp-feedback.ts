@@ -25,11 +25,17 @@ export type RtcpFeedback =
   | { type: "remb"; bitrate: number; ssrcs: number[] }
   | { type: "nack"; mediaSsrc: number; lost: number[] }
   | { type: "pli"; mediaSsrc: number }
-  | { type: "fir"; ssrcs: number[] };
+  | { type: "fir"; ssrcs: number[] }
+  /** RTCP XR Receiver Reference Time (RFC 3611 §4.4): a receiver without an SR asking for a DLRR, to learn its round trip. */
+  | { type: "rrtr"; senderSsrc: number; ntp: bigint };
 
 const SR = 200;
 const RR = 201;
 const PSFB = 206;
+const XR = 207;
+/** RFC 3611 §4.4 and §4.5 block types. */
+const XR_RRTR = 4;
+const XR_DLRR = 5;
 
 export function parseRtcpFeedback(compound: Uint8Array): RtcpFeedback[] {
   const out: RtcpFeedback[] = [];
@@ -73,6 +79,13 @@ export function parseRtcpFeedback(compound: Uint8Array): RtcpFeedback[] {
             for (let bit = 0; bit < 16; bit++) if (mask & (1 << bit)) lost.push((pid + bit + 1) & 0xffff);
           }
           out.push({ type: "nack", mediaSsrc: pv.getUint32(8), lost });
+        }
+      } else if (pt === XR && length >= 8) {
+        // Report blocks, each: type, reserved, length in 32-bit words after its 4-byte header.
+        for (let b = 8; b + 4 <= length; ) {
+          const words = pv.getUint16(b + 2);
+          if (packet[b] === XR_RRTR && words === 2 && b + 12 <= length) out.push({ type: "rrtr", senderSsrc: pv.getUint32(4), ntp: pv.getBigUint64(b + 4) });
+          b += 4 + words * 4;
         }
       } else if (pt === PSFB && length >= 12) {
         if (count === 1) out.push({ type: "pli", mediaSsrc: pv.getUint32(8) });
@@ -119,5 +132,30 @@ export function buildRemb(senderSsrc: number, bitrate: number, ssrcs: number[]):
   out[18] = (mantissa >> 8) & 0xff;
   out[19] = mantissa & 0xff;
   ssrcs.forEach((s, i) => view.setUint32(20 + i * 4, s >>> 0));
+  return out;
+}
+
+/** One DLRR sub-block (RFC 3611 §4.5): whose RRTR, its middle 32 NTP bits, and how long it was held (1/65536 s). */
+export interface DlrrItem {
+  ssrc: number;
+  lastRr: number;
+  delaySinceLastRr: number;
+}
+
+/** An RTCP XR packet with one DLRR block (RFC 3611 §2, §4.5), from `senderSsrc`. */
+export function buildDlrr(senderSsrc: number, items: readonly DlrrItem[]): Uint8Array {
+  const out = new Uint8Array(8 + 4 + items.length * 12);
+  const v = new DataView(out.buffer);
+  out[0] = 0x80;
+  out[1] = XR;
+  v.setUint16(2, out.length / 4 - 1);
+  v.setUint32(4, senderSsrc);
+  out[8] = XR_DLRR;
+  v.setUint16(10, items.length * 3);
+  items.forEach((item, i) => {
+    v.setUint32(12 + i * 12, item.ssrc);
+    v.setUint32(16 + i * 12, item.lastRr >>> 0);
+    v.setUint32(20 + i * 12, item.delaySinceLastRr >>> 0);
+  });
   return out;
 }

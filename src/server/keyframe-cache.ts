@@ -41,11 +41,22 @@ export class KeyframeCache<P> {
   #entries: Entry<P>[] = [];
   #groupTimestamp: number | undefined;
   #bytes = 0;
+  #lastPushMs = 0;
 
-  /** @param maxBytes a group larger than this (a very long GOP) is dropped, not kept partially. */
-  constructor(readonly maxBytes: number) {}
+  /**
+   * @param maxBytes a group larger than this (a very long GOP) is dropped, not kept partially.
+   * @param staleAfterMs a group is stale once the publisher sent nothing for this long (an
+   *   outage, an ICE restart): a viewer joining then would be shown a picture from before it,
+   *   and then a jump in time its decoder stalls on. It waits for the next keyframe instead.
+   */
+  constructor(
+    readonly maxBytes: number,
+    readonly staleAfterMs = 2_000,
+  ) {}
 
-  push(packet: P, timestamp: number, bytes: number, keyframe: boolean): void {
+  push(packet: P, timestamp: number, bytes: number, keyframe: boolean, nowMs = Date.now()): void {
+    if (nowMs - this.#lastPushMs > this.staleAfterMs) this.clear();
+    this.#lastPushMs = nowMs;
     if (keyframe && timestamp !== this.#groupTimestamp) {
       // A new group starts with this access unit. Packets of the same access unit that came
       // before the one carrying the SPS/IDR (an SEI, an AUD) belong to it.
@@ -62,7 +73,8 @@ export class KeyframeCache<P> {
   }
 
   /** The group from its keyframe up to the newest packet, with each packet's RTP timestamp. */
-  snapshot(): { packet: P; timestamp: number }[] {
+  snapshot(nowMs = Date.now()): { packet: P; timestamp: number }[] {
+    if (nowMs - this.#lastPushMs > this.staleAfterMs) this.clear();
     return this.#entries.map(({ packet, timestamp }) => ({ packet, timestamp }));
   }
 

@@ -75,6 +75,7 @@ export function watchPage(stream: string, needsToken: boolean): string {
   <button id="play">Stop</button>
   <button id="mute">Unmute</button>
   <label>Volume <input id="volume" type="range" min="0" max="1" step="0.05" value="1"></label>
+  <label title="Render each frame as soon as it is decoded (off: a 500 ms buffer for jittery networks)"><input id="lowlat" type="checkbox"> Low latency</label>
   <span id="status">connecting…</span>
 </div>
 </main>
@@ -84,6 +85,23 @@ const video = document.getElementById("video"), statsBox = document.getElementBy
 const playBtn = document.getElementById("play"), muteBtn = document.getElementById("mute");
 const volume = document.getElementById("volume"), statusEl = document.getElementById("status");
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
+// Low latency (the default): the jitter buffer aims at no delay, and the publisher's
+// playout-delay (minimum 0) lets Chromium render each frame once decoded. ?latency=smooth
+// buffers 500 ms instead, for a viewer on a jittery network.
+const lowLatency = document.getElementById("lowlat");
+lowLatency.checked = new URLSearchParams(location.search).get("latency") !== "smooth";
+const applyLatency = () => { if (pc) for (const r of pc.getReceivers()) { try { r.jitterBufferTarget = lowLatency.checked ? 0 : 500; } catch {} } };
+lowLatency.onchange = () => {
+  applyLatency();
+  const u = new URL(location.href);
+  if (lowLatency.checked) u.searchParams.delete("latency"); else u.searchParams.set("latency", "smooth");
+  history.replaceState(null, "", u);
+};
+// Capture → screen, frame by frame, where the browser knows each frame's capture time
+// (requestVideoFrameCallback captureTime: abs-capture-time and the Sender Reports).
+let glass = [];
+const onFrame = (now, m) => { if (m.captureTime !== undefined) { glass.push(now - m.captureTime); if (glass.length > 30) glass.shift(); } video.requestVideoFrameCallback(onFrame); };
+if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
 // Browsers refuse to autoplay sound without a gesture: start muted, let the viewer unmute.
 video.muted = true;
 let pc, resource, playing = true, retry, last, lost;
@@ -95,8 +113,12 @@ async function start() {
   if (NEEDS_TOKEN && !token) { setStatus("this stream needs a viewer token: open the link with #token=…"); return; }
   setStatus("connecting…");
   pc = new RTCPeerConnection();
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" });
+  for (const kind of ["video", "audio"]) {
+    const t = pc.addTransceiver(kind, { direction: "recvonly" });
+    // Ask for abs-capture-time (browsers offer it stopped): the publisher's capture instant of
+    // each frame, which the relay passes on.
+    try { t.setHeaderExtensionsToNegotiate(t.getHeaderExtensionsToNegotiate().map((x) => (x.uri.endsWith("/abs-capture-time") ? { uri: x.uri, direction: "recvonly" } : x))); } catch {}
+  }
   const stream = new MediaStream();
   pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; };
   const mine = pc;
@@ -119,6 +141,7 @@ async function start() {
     }
     resource = new URL(res.headers.get("location"), location.href).href;
     await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    applyLatency();
   } catch (e) {
     stopSession();
     setStatus(e.message);
@@ -130,6 +153,7 @@ function stopSession() {
   if (resource) { fetch(resource, { method: "DELETE", headers: auth(), keepalive: true }).catch(() => {}); resource = undefined; }
   if (pc) { const p = pc; pc = undefined; p.close(); }
   video.srcObject = null;
+  glass = [];
   last = undefined;
 }
 playBtn.onclick = () => {
@@ -171,7 +195,7 @@ async function overlay() {
     Math.round(kbps) + " kbit/s",
     "loss " + lossPct.toFixed(1) + " %",
     "RTT " + (rttMs === undefined ? "–" : rttMs.toFixed(0) + " ms"),
-    "delay ≈ " + delay.toFixed(0) + " ms",
+    glass.length > 0 ? "capture → screen " + [...glass].sort((a, b) => a - b)[glass.length >> 1].toFixed(0) + " ms" : "delay ≈ " + delay.toFixed(0) + " ms",
   ].join("\\n");
 }
 setInterval(() => overlay().catch(() => {}), 1000);

@@ -1,6 +1,6 @@
 import { AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
 import { ReportClock } from "../rtp/report-clock.ts";
-import { ReceivingPeer } from "../rtc/receiving-peer.ts";
+import { ReceivingPeer, type TimingElements } from "../rtc/receiving-peer.ts";
 import type { MediaKind, RtpPacket } from "../rtc/rtp-packet.ts";
 import type { IceServer } from "../whip/link-header.ts";
 import { KeyframeCache, startsKeyframe } from "./keyframe-cache.ts";
@@ -12,7 +12,8 @@ const PLI_INTERVAL_MS = 500;
 export type { MediaKind };
 
 export interface PublicationListener {
-  onPacket(kind: MediaKind, packet: RtpPacket): void;
+  /** `timing`: the publisher's abs-capture-time and playout-delay elements, for viewers to receive untouched. */
+  onPacket(kind: MediaKind, packet: RtpPacket, timing: TimingElements): void;
 }
 
 /**
@@ -32,13 +33,13 @@ export class Publication extends ReceivingPeer {
 
   constructor(iceServers: IceServer[], loopback: boolean, cacheBytes: number) {
     super(iceServers, loopback, {
-      packet: (kind, packet) => this.#packet(kind, packet),
+      packet: (kind, packet, timing) => this.#packet(kind, packet, timing),
       senderReport: (kind, ntp, rtp) => this.clocks[kind]?.update(ntp, rtp),
     });
     this.cache = new KeyframeCache<RtpPacket>(cacheBytes);
   }
 
-  #packet(kind: MediaKind, packet: RtpPacket): void {
+  #packet(kind: MediaKind, packet: RtpPacket, timing: TimingElements): void {
     // Header extensions were negotiated with the publisher; each viewer negotiates its own.
     packet.header.extensions = [];
     if (kind === "video") {
@@ -47,7 +48,13 @@ export class Publication extends ReceivingPeer {
       this.#videoSsrc = packet.header.ssrc;
       this.cache.push(packet, packet.header.timestamp, packet.payload.length, startsKeyframe(packet.payload));
     }
-    for (const l of this.#listeners) l.onPacket(kind, packet);
+    for (const l of this.#listeners) l.onPacket(kind, packet, timing);
+  }
+
+  /** After an ICE restart the cached group is from before the outage: viewers wait for the fresh IDR. */
+  override async restartIce(frag: Parameters<ReceivingPeer["restartIce"]>[0]): Promise<string> {
+    this.cache.clear();
+    return super.restartIce(frag);
   }
 
   subscribe(listener: PublicationListener): () => void {

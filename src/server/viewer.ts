@@ -1,6 +1,7 @@
 import { historyCapacity } from "../rtp/packet-history.ts";
 import { VIDEO_CLOCK_RATE } from "../rtp/rtp-clock.ts";
 import type { RtpPacket } from "../rtc/rtp-packet.ts";
+import type { TimingElements } from "../rtc/receiving-peer.ts";
 import type { SenderPipeline } from "../rtc/sender-pipeline.ts";
 import { SendingPeer } from "../rtc/sending-peer.ts";
 import type { IceServer } from "../whip/link-header.ts";
@@ -100,7 +101,7 @@ export class Viewer extends SendingPeer {
 
   #subscribe(): void {
     this.#unsubscribe = this.#publication.subscribe({
-      onPacket: (kind, packet) => {
+      onPacket: (kind, packet, timing) => {
         const track = this.tracks[kind];
         if (!track) return;
         if (kind === "video" && !this.#videoLive) {
@@ -109,7 +110,7 @@ export class Viewer extends SendingPeer {
         }
         // Live video waits behind the cached group, in order; audio goes at once.
         if (kind === "video" && this.#replaying) this.#replaying.push(packet);
-        else this.#send(track, packet);
+        else this.#send(track, packet, false, timing);
       },
     });
   }
@@ -149,14 +150,17 @@ export class Viewer extends SendingPeer {
    * The publication's packet is shared by every viewer: each sends its own copy, whose header
    * its pipeline rewrites (SSRC, payload type, transport-wide sequence number).
    */
-  #send(track: SenderPipeline, packet: RtpPacket, owned = false): void {
+  #send(track: SenderPipeline, packet: RtpPacket, owned = false, timing: TimingElements = {}): void {
     const p = owned ? packet : packet.clone();
     const kind = track.options.kind;
     const last = this.#lastSeq[kind];
     this.#seqShift[kind] ??= last === undefined ? 0 : (last + 1 - p.header.sequenceNumber) & 0xffff;
     p.header.sequenceNumber = (p.header.sequenceNumber + this.#seqShift[kind]!) & 0xffff;
     this.#lastSeq[kind] = p.header.sequenceNumber;
-    track.send([p]);
+    // The publisher's abs-capture-time (its clock offset too) and playout-delay go on
+    // untouched: viewers measure glass to glass from the publisher's capture, through the
+    // relay, and render as the publisher asked (it knows whether its path is clear).
+    track.send([p], timing);
   }
 
   override async close(): Promise<void> {

@@ -32,6 +32,10 @@ export interface WhipClientOptions {
 
 export interface WhipAnswer {
   sdp: string;
+  /** The POST's status (201, or 200 from endpoints that answer so). */
+  status: number;
+  /** The Location header as sent: relative or absolute (`resource` is it resolved). */
+  location: string;
   resource: string;
   etag: string | undefined;
   iceServers: IceServer[];
@@ -134,8 +138,18 @@ export class WhipClient {
     return { kind: "answered", sdpfrag };
   }
 
+  /**
+   * OPTIONS on the endpoint (RFC 9725 §4.2: a browser's CORS preflight; whipcast itself does not
+   * need it). What `whipcast check` reports first. Throws EndpointUnreachableError when not answered.
+   */
+  async options(): Promise<{ status: number; acceptPost: string | undefined; allow: string | undefined }> {
+    const res = await this.#request(this.#o.endpoint, { method: "OPTIONS" });
+    await discard(res);
+    return { status: res.status, acceptPost: res.headers.get("accept-post") ?? undefined, allow: res.headers.get("allow") ?? undefined };
+  }
+
   /** §4.3: end the session. Idempotent; a failure is reported, never thrown. */
-  async end(timeoutMs = 2_000): Promise<{ deleted: boolean; detail?: string }> {
+  async end(timeoutMs = 2_000): Promise<{ deleted: boolean; status?: number; detail?: string }> {
     if (this.#state.name !== "live") {
       this.#state = { name: "ended" };
       return { deleted: false };
@@ -145,9 +159,20 @@ export class WhipClient {
     try {
       const res = await this.#request(resource, { method: "DELETE" }, timeoutMs);
       await discard(res);
-      return res.ok || res.status === 404 ? { deleted: true } : { deleted: false, detail: `endpoint answered DELETE with ${res.status}` };
+      return res.ok || res.status === 404 ? { deleted: true, status: res.status } : { deleted: false, status: res.status, detail: `endpoint answered DELETE with ${res.status}` };
     } catch (error) {
       return { deleted: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** After end(): whether the resource is really gone (a DELETE again gets 404 or 410). */
+  async confirmGone(resource: string, timeoutMs = 2_000): Promise<{ gone: boolean; status?: number }> {
+    try {
+      const res = await this.#request(resource, { method: "DELETE" }, timeoutMs);
+      await discard(res);
+      return { gone: res.status === 404 || res.status === 410, status: res.status };
+    } catch {
+      return { gone: false };
     }
   }
 
@@ -164,7 +189,7 @@ export class WhipClient {
     if (!/^application\/sdp\b/i.test(contentType)) {
       throw new EndpointRefusedError(`endpoint answered with Content-Type ${oneLine(contentType || "(none)", 60)}, expected application/sdp`, res.status);
     }
-    return { sdp: body, resource, etag: this.#state.etag, iceServers: iceServersFromLinks(res.headers.get("link")) };
+    return { sdp: body, status: res.status, location, resource, etag: this.#state.etag, iceServers: iceServersFromLinks(res.headers.get("link")) };
   }
 
   #fail(error: WhipcastError): WhipcastError {

@@ -3,7 +3,7 @@ import { type IceFragment, parseSdpFrag } from "./sdpfrag.ts";
 import type { SentSummary, SessionConfig, TransportStats } from "../protocol.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import type { RtpClock } from "../rtp/rtp-clock.ts";
-import { pathActivity } from "../rtc/path-activity.ts";
+import { nominatedSocketClosed, pathActivity } from "../rtc/path-activity.ts";
 import type { KeyframeCause } from "../rtc/send-transport.ts";
 import { STOP_BUDGET } from "../stop-budget.ts";
 import { type WhipAnswer, WhipClient } from "./client.ts";
@@ -247,6 +247,8 @@ export class WhipSession {
   /** Whether the endpoint is still there (src/whip/liveness.ts); tells the supervisor once if not. */
   #judge(): void {
     if (!this.#liveness || this.#lost || this.#stopping) return;
+    // Inbound traffic alone cannot tell that what we send goes nowhere (path-activity.ts).
+    if (nominatedSocketClosed(this.#peer.pc)) return this.lose("the selected path's socket is closed");
     const verdict = this.#liveness.observe(pathActivity(this.#peer.pc, this.#peer.transport.counters.rtcp), performance.now());
     if (!verdict.alive) this.lose(verdict.reason);
   }
@@ -382,10 +384,10 @@ export class WhipSession {
     for (const item of items) {
       try {
         if (item.kind === "video") {
-          this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs), item.receivedNs);
+          this.#peer.sendVideo(item.data, clocks.video.at(item.captureNs), item.captureNs, item.receivedNs);
           this.#sent.videoFrames++;
         } else {
-          this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs));
+          this.#peer.sendAudio(item.data, clocks.audio.at(item.captureNs), item.captureNs);
           this.#sent.audioPackets++;
         }
       } catch (error) {

@@ -158,7 +158,12 @@ export class SessionSupervisor {
 
   /** Both streams share one start: the capture time of the run's first media of either kind. */
   #ensureClocks(captureNs: bigint): void {
-    this.#clocks ??= createSessionClocks(captureNs, cryptoRandomU32);
+    if (this.#clocks) return;
+    this.#clocks = createSessionClocks(captureNs, cryptoRandomU32);
+    // What a receiver needs to tie RTP timestamps back to capture instants (and what
+    // abs-capture-time and the Sender Reports say): the capture time both clocks start from.
+    const { video, audio } = this.#clocks;
+    this.#emit({ type: "log", level: "debug", message: `capture clock: RTP video ${video.base}, audio ${audio.base} at ${new Date(Number(captureNs / 1_000_000n)).toISOString()} (${captureNs} ns since the Unix epoch)` });
   }
 
   #newSession(first: boolean): WhipSession {

@@ -13,6 +13,7 @@
 import { binary } from "../helpers/binary.ts";
 import { startBrowserWhipEndpoint } from "../helpers/browser-whip-endpoint.ts";
 import { launchChromium } from "../helpers/chromium.ts";
+import { startChromiumPublisher } from "../helpers/chromium-publisher.ts";
 import { startWeriftWhipEndpoint } from "../helpers/werift-whip-endpoint.ts";
 
 export type AdaptScenario =
@@ -109,45 +110,13 @@ async function receiverRun(s: Exclude<AdaptScenario, { mode: "pli" }>): Promise<
     let stopChromium: (() => Promise<void>) | undefined;
     if (s.mode === "bottleneck" && s.publisher === "chromium") {
       const browser = await launchChromium(["--use-fake-device-for-media-stream"]);
-      // A page on the endpoint's origin: 127.0.0.1 is a secure context, so getUserMedia exists.
-      const page = await browser.page(endpoint.url.replace(/\/whip$/, "/"));
-      await page.evaluate(async (endpoint) => {
-        const media = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720, frameRate: 30 }, audio: true });
-        const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-        for (const track of media.getTracks()) {
-          const t = pc.addTransceiver(track, { direction: "sendonly", streams: [media] });
-          if (track.kind === "video") {
-            // The same codec and ceiling as whipcast's default: H.264 at up to 2.5 Mbit/s.
-            t.setCodecPreferences(RTCRtpSender.getCapabilities("video")!.codecs.filter((c) => c.mimeType === "video/H264" || c.mimeType === "video/rtx"));
-            const p = t.sender.getParameters();
-            p.encodings = [{ maxBitrate: 2_500_000 }];
-            await t.sender.setParameters(p);
-          }
-        }
-        await pc.setLocalDescription(await pc.createOffer());
-        if (pc.iceGatheringState !== "complete") await new Promise((r) => pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && r(undefined)));
-        const res = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription!.sdp });
-        await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
-        Object.assign(window, { publisher: pc });
-      }, endpoint.url);
-      const bytesSent = () =>
-        page.evaluate(async () => {
-          let n = 0;
-          let frames = 0;
-          (await (window as unknown as { publisher: RTCPeerConnection }).publisher.getStats()).forEach((r) => {
-            if (r.type !== "outbound-rtp") return;
-            const o = r as { bytesSent?: number; headerBytesSent?: number; framesSent?: number };
-            n += (o.bytesSent ?? 0) + (o.headerBytesSent ?? 0);
-            frames += o.framesSent ?? 0;
-          });
-          return { n, frames };
-        });
+      const publisher = await startChromiumPublisher(browser, endpoint.url);
       let last = { at: performance.now(), bytes: 0 };
       let sent: number | undefined;
       latest = () => (sent !== undefined ? { sentBps: sent } : undefined);
       const sampler = setInterval(async () => {
-        const got = await bytesSent().catch(() => ({ n: last.bytes, frames: publisherFramesSent ?? 0 }));
-        const bytes = got.n;
+        const got = await publisher.sent().catch(() => ({ bytes: last.bytes, frames: publisherFramesSent ?? 0 }));
+        const bytes = got.bytes;
         publisherFramesSent = got.frames;
         const now = performance.now();
         sent = ((bytes - last.bytes) * 8 * 1000) / (now - last.at);

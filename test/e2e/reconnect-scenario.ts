@@ -134,12 +134,15 @@ async function blackhole(browser: Browser, seconds: number) {
   const backAt = performance.now();
   const again = await until("live again", async () => pub.lines.find((l) => l.at > backAt - seconds * 1000 && l.text.includes("live again")), 30_000).catch(() => undefined);
   const seen = await watch(browser, 4_000);
+  const viewer = (await seen.viewer.stats()).video;
   const exit = await stopPublisher(pub);
   return {
     iptables: [added, removed],
     liveAgainAfterPathMs: again ? again.at - backAt : undefined,
     join: seen.join,
     decoded: seen.decoded,
+    // How the viewer fared, shown when it falls short: first frame, freezes, losses, PLIs.
+    viewer: { firstFrameMs: seen.firstFrameMs, ...viewer },
     publisherExit: exit,
     // The adaptation steps too: what the stream came back at.
     publisher: messages(pub.lines).filter((m) => /lost|again|attempt|error| → /.test(m)),

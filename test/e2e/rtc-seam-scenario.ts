@@ -5,10 +5,12 @@
  * keyframe request path — against real werift objects. Prints one JSON line.
  */
 import { H264Packetizer } from "werift";
+import { nominatedSocketClosed, selectedPair } from "../../src/rtc/path-activity.ts";
 import { PublisherPeer } from "../../src/rtc/publisher-peer.ts";
 import { ReceivingPeer } from "../../src/rtc/receiving-peer.ts";
 import { RtpClock } from "../../src/rtp/rtp-clock.ts";
 import { nowNs } from "../../src/rtp/ntp.ts";
+import { decodeAbsCaptureTime } from "../../src/rtp/header-extensions.ts";
 import { startStunServer } from "../helpers/stun-server.ts";
 
 const stun = await startStunServer();
@@ -19,10 +21,14 @@ const publisher = new PublisherPeer({
   iceServers, loopbackCandidates: true, onKeyframeRequest: (cause) => keyframeRequests.push(cause),
 });
 const received = { video: 0, audio: 0, extensionIds: new Set<number>(), reports: 0 };
+/** abs-capture-time as the receiving side read it, against the capture time each frame was sent with. */
+const captureTimes = { video: [] as { rtp: number; decodedNs: string }[], audio: [] as { rtp: number; decodedNs: string }[] };
 const receiver = new ReceivingPeer(iceServers, true, {
-  packet: (kind, packet) => {
+  packet: (kind, packet, timing) => {
     received[kind]++;
     for (const e of packet.header.extensions) received.extensionIds.add(e.id);
+    const decoded = timing.captureTime ? decodeAbsCaptureTime(timing.captureTime) : undefined;
+    if (decoded) captureTimes[kind].push({ rtp: packet.header.timestamp, decodedNs: String(decoded.captureNs) + (decoded.clockOffsetNs === 0n ? "" : ` offset ${decoded.clockOffsetNs}`) });
   },
   senderReport: () => void received.reports++,
 });
@@ -41,13 +47,19 @@ const nal = (type: number, size: number) => Buffer.concat([Buffer.from([0, 0, 0,
 const sps = Buffer.from([0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xe8, 0x06, 0xd0, 0xa1, 0x35]);
 const pps = Buffer.from([0, 0, 0, 1, 0x68, 0xce, 0x06, 0xe2]);
 void H264Packetizer;
+/** The capture time of each frame by its RTP timestamp, as sent. */
+const sentCaptureNs = { video: new Map<number, string>(), audio: new Map<number, string>() };
 for (let i = 0; i < 90; i++) {
   const t = start + BigInt(Math.round((i * 1e9) / 30));
   const au = i % 30 === 0 ? Buffer.concat([sps, pps, nal(5, 20_000)]) : nal(1, 4_000);
-  publisher.sendVideo(au, 1 + Math.round((i * 90_000) / 30), nowNs());
-  publisher.sendAudio(new Uint8Array(120), 1 + i * 1600);
-  publisher.sendAudio(new Uint8Array(120), 1 + i * 1600 + 960);
-  void t;
+  const rtp = 1 + Math.round((i * 90_000) / 30);
+  sentCaptureNs.video.set(rtp, String(t));
+  publisher.sendVideo(au, rtp, t, nowNs());
+  for (const [k, a] of [[0, 1 + i * 1600], [1, 1 + i * 1600 + 960]] as const) {
+    const at = t + BigInt(k) * 20_000_000n;
+    sentCaptureNs.audio.set(a, String(at));
+    publisher.sendAudio(new Uint8Array(120), a, at);
+  }
   await Bun.sleep(33);
 }
 await Bun.sleep(300);
@@ -55,8 +67,17 @@ await Bun.sleep(300);
 const videoSsrc = (publisher.pc.getTransceivers().find((t) => t.kind === "video")!.sender as unknown as { ssrc: number }).ssrc;
 receiver.requestPictureLoss(videoSsrc);
 await Bun.sleep(300);
+// The selected pair and its socket, read from werift's own objects (path-activity.ts): open
+// while connected, reported closed once that socket is.
+const pair = selectedPair(publisher.pc);
+const socketClosedBefore = nominatedSocketClosed(publisher.pc);
+const nominated = (publisher.pc.iceTransports[0]!.connection as unknown as { nominated: { protocol: { transport: { close(): Promise<void> } } } }).nominated;
+await nominated.protocol.transport.close();
+const socketClosedAfter = nominatedSocketClosed(publisher.pc);
 const result = {
   connected,
+  pair: pair ? { local: pair.local.address, remote: pair.remote.address, protocol: pair.remote.protocol, rttMs: pair.rttMs ?? null } : null,
+  socketClosed: [socketClosedBefore, socketClosedAfter],
   received: { video: received.video, audio: received.audio, extensionIds: [...received.extensionIds], senderReports: received.reports },
   sent: { video: publisher.transport.counters.packets.video, repair: publisher.transport.counters.packets.padding + publisher.transport.counters.packets.retransmission, audio: publisher.transport.counters.packets.audio },
   feedbacks: publisher.transport.counters.feedbacks,
@@ -64,6 +85,10 @@ const result = {
   ackedBps: publisher.estimator?.ackedBps() ?? null,
   rttMs: publisher.transport.rttMs ?? null,
   keyframeRequests,
+  captureTimes: {
+    video: { elements: captureTimes.video.length, frames: new Set(captureTimes.video.map((c) => c.rtp)).size, mismatched: captureTimes.video.filter((c) => sentCaptureNs.video.get(c.rtp) !== c.decodedNs).slice(0, 3) },
+    audio: { elements: captureTimes.audio.length, mismatched: captureTimes.audio.filter((c) => sentCaptureNs.audio.get(c.rtp) !== c.decodedNs).slice(0, 3) },
+  },
 };
 await publisher.close();
 await receiver.close();

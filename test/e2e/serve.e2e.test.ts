@@ -144,6 +144,7 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
       afterUnmute: { muted: boolean };
       afterVolume: { volume: number; muted: boolean };
       afterMute: { muted: boolean };
+      latency: { initial: { checked: boolean; targets: (number | null)[] }; smooth: { targets: (number | null)[]; search: string }; low: { targets: (number | null)[]; search: string } };
       lumaStdDev: number;
       overlay: string;
       afterStop: { playing: boolean; status: string };
@@ -159,6 +160,13 @@ describe("whipcast serve: WHIP in, WHEP out, headless Chromium viewers", () => {
     expect(r.lumaStdDev).toBeGreaterThan(20);
     expect(r.overlay).toContain("640x360");
     expect(r.overlay).toMatch(/RTT \d+ ms/);
+    // Low latency by default, a 500 ms buffer when turned off (and the choice in the address).
+    expect(r.latency.initial).toEqual({ checked: true, targets: [0, 0] });
+    expect(r.latency.smooth).toEqual({ targets: [500, 500], search: "?latency=smooth" });
+    expect(r.latency.low).toEqual({ targets: [0, 0], search: "" });
+    // The frame-by-frame figure, from each frame's capture time (abs-capture-time passed on by the
+    // relay; the viewer's round trip from RRTR/DLRR), rather than the estimate from the stats.
+    expect(r.overlay).toMatch(/capture → screen \d+ ms/);
     expect(r.afterStop).toMatchObject({ playing: false, status: "stopped" });
     expect(r.afterPlay).toMatchObject({ playing: true, status: "live", width: 640 });
     expect(r.publisherExit).toBe(0);

@@ -46,7 +46,43 @@ export interface EndpointOptions {
   links?: string[];
   /** Answer the first offer with a wrong ice-pwd, so only an ICE restart can connect. */
   breakFirstAnswer?: boolean;
+  /**
+   * false: answer without abs-capture-time and playout-delay, as a receiver that does not know
+   * them would (Chromium takes both when offered; setHeaderExtensionsToNegotiate cannot stop
+   * abs-capture-time in a bundled answer, so the lines are taken out of the answer it made).
+   */
+  timingExtensions?: boolean;
 }
+
+/** One presented frame, from requestVideoFrameCallback, its times on the Unix epoch (ms). */
+export interface PresentedFrame {
+  rtpTimestamp: number;
+  /** From abs-capture-time (Chromium converts it to its own clock); absent without it. */
+  captureMs?: number;
+  /** When the frame's last packet arrived. */
+  receiveMs?: number;
+  /** When the callback ran: the frame is on its way to the screen. */
+  presentedMs: number;
+  /** When the compositor expects to show it. */
+  expectedDisplayMs: number;
+}
+
+/**
+ * Defines window.watchFrames(video): every presented frame's requestVideoFrameCallback metadata,
+ * collected into video.frames as PresentedFrame objects.
+ */
+export const FRAMES_SCRIPT = `window.watchFrames = (video) => {
+  video.frames = [];
+  const epoch = (t) => (t === undefined ? undefined : performance.timeOrigin + t);
+  const onFrame = (now, m) => {
+    video.frames.push({ rtpTimestamp: m.rtpTimestamp, captureMs: epoch(m.captureTime), receiveMs: epoch(m.receiveTime),
+      presentedMs: epoch(now), expectedDisplayMs: epoch(m.expectedDisplayTime) });
+    if (video.frames.length > 20000) video.frames.splice(0, 10000);
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+};
+`;
 
 /** Defines window.statsOf(pc): the InboundStats of one peer connection. */
 export const STATS_SCRIPT = `window.statsOf = async (pc) => {
@@ -71,12 +107,14 @@ export const STATS_SCRIPT = `window.statsOf = async (pc) => {
 const PAGE = `<!doctype html><meta charset=utf-8><title>whipcast test receiver</title><body>
 <script>
 window.sessions = {};
+window.videos = {};
 window.answer = async (id, offer) => {
   const pc = new RTCPeerConnection();
   window.sessions[id] = pc;
   pc.ontrack = (e) => {
     const el = document.createElement(e.track.kind);
     el.autoplay = true; el.srcObject = new MediaStream([e.track]);
+    if (e.track.kind === "video") { window.videos[id] = el; window.watchFrames(el); }
     document.body.append(el);
   };
   await pc.setRemoteDescription({ type: "offer", sdp: offer });
@@ -87,7 +125,15 @@ window.answer = async (id, offer) => {
   return pc.localDescription.sdp;
 };
 window.stats = (id) => window.statsOf(window.sessions[id]);
+window.frames = (id) => (window.videos[id] ? window.videos[id].frames : []);
+/** abs-capture-time as Chromium read it off the video packets (RTCRtpContributingSource.captureTimestamp). */
+window.senderCaptureTime = (id) => {
+  const r = window.sessions[id].getReceivers().find((x) => x.track.kind === "video");
+  const s = r ? r.getSynchronizationSources()[0] : undefined;
+  return s && s.captureTimestamp !== undefined ? { captureTimestamp: s.captureTimestamp, offset: s.senderCaptureTimeOffset } : null;
+};
 ${STATS_SCRIPT}
+${FRAMES_SCRIPT}
 </script>`;
 
 export interface BrowserWhipEndpoint {
@@ -97,7 +143,13 @@ export interface BrowserWhipEndpoint {
   requests: RecordedRequest[];
   sessions: string[];
   deleted: Set<string>;
+  /** The answers given, in order. */
+  answers: string[];
   stats(id?: string): Promise<InboundStats>;
+  /** The frames presented so far (requestVideoFrameCallback). */
+  frames(id?: string): Promise<PresentedFrame[]>;
+  /** The video's latest abs-capture-time as Chromium read it (NTP ms), or null when none came. */
+  senderCaptureTime(id?: string): Promise<{ captureTimestamp: number; offset: number } | null>;
   close(): Promise<void>;
 }
 
@@ -106,7 +158,8 @@ export async function startBrowserWhipEndpoint(options: EndpointOptions = {}): P
   const requests: RecordedRequest[] = [];
   const sessions: string[] = [];
   const deleted = new Set<string>();
-  let page!: Page;
+  const answers: string[] = [];
+  let receiver!: Page;
   let next = 0;
   const server: Server<undefined> = Bun.serve({
     hostname: "127.0.0.1",
@@ -122,9 +175,11 @@ export async function startBrowserWhipEndpoint(options: EndpointOptions = {}): P
         if (req.headers.get("content-type") !== "application/sdp") return new Response("need application/sdp", { status: 415 });
         const id = `s${++next}`;
         const offer = await req.text();
-        let answer = await page.evaluate(([i, o]) => (window as unknown as { answer(i: string, o: string): Promise<string> }).answer(i!, o!), [id, offer]);
+        let answer = await receiver.evaluate(([i, o]) => (window as unknown as { answer(i: string, o: string): Promise<string> }).answer(i!, o!), [id, offer]);
+        if (options.timingExtensions === false) answer = answer.replace(/^a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/(abs-capture-time|playout-delay)\r?\n/gm, "");
         if (options.breakFirstAnswer && next === 1) answer = answer.replace(/^a=ice-pwd:.*$/m, "a=ice-pwd:wrongwrongwrongwrongwrong");
         sessions.push(id);
+        answers.push(answer);
         const headers = new Headers({ "content-type": "application/sdp", location: `/whip/${id}`, etag: `"${id}"` });
         for (const link of options.links ?? []) headers.append("link", link);
         return new Response(answer, { status: 201, headers });
@@ -138,14 +193,17 @@ export async function startBrowserWhipEndpoint(options: EndpointOptions = {}): P
     },
   });
   const base = `http://127.0.0.1:${server.port}`;
-  page = await browser.page(`${base}/`);
+  receiver = await browser.page(`${base}/`);
   return {
     url: `${base}/whip`,
-    page,
+    page: receiver,
     requests,
     sessions,
     deleted,
-    stats: (id = sessions[sessions.length - 1]) => page.evaluate((i) => (window as unknown as { stats(i: string): Promise<InboundStats> }).stats(i), id!),
+    answers,
+    stats: (id = sessions[sessions.length - 1]) => receiver.evaluate((i) => (window as unknown as { stats(i: string): Promise<InboundStats> }).stats(i), id!),
+    senderCaptureTime: (id = sessions[sessions.length - 1]) => receiver.evaluate((i) => (window as unknown as { senderCaptureTime(i: string): { captureTimestamp: number; offset: number } | null }).senderCaptureTime(i), id!),
+    frames: (id = sessions[sessions.length - 1]) => receiver.evaluate((i) => (window as unknown as { frames(i: string): PresentedFrame[] }).frames(i), id!),
     async close() {
       server.stop(true);
       await browser.close();

@@ -25,12 +25,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(extraFlags: string[] = []): Promise<Browser> {
+/** `headless: false` opens a window on $DISPLAY (the benchmark's drawn clock). */
+export async function launchChromium(extraFlags: string[] = [], options: { headless?: boolean } = {}): Promise<Browser> {
   const dir = mkdtempSync(join(tmpdir(), "whipcast-chromium-"));
+  const headless = options.headless ?? true;
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    headless: true,
-    args: [...CHROMIUM_FLAGS, ...extraFlags],
+    headless,
+    args: [...CHROMIUM_FLAGS.filter((f) => headless || f !== "--headless=new"), ...extraFlags],
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,

@@ -3,7 +3,7 @@ import { AimdRateControl } from "../../src/congestion/aimd.ts";
 import { BandwidthEstimator } from "../../src/congestion/bandwidth-estimator.ts";
 import { DelayBasedDetector, slope } from "../../src/congestion/delay-based.ts";
 import { LossBasedControl } from "../../src/congestion/loss-based.ts";
-import { measure } from "../../src/congestion/probe.ts";
+import { measure, ProbeController } from "../../src/congestion/probe.ts";
 import type { PacketResult } from "../../src/congestion/send-log.ts";
 import { between, simulate } from "../helpers/link-sim.ts";
 
@@ -172,5 +172,41 @@ describe("probe measurement", () => {
   });
   test("a probe that mostly got lost measures nothing", () => {
     expect(measure(cluster(4, 4, 10, 5))).toBeUndefined();
+  });
+});
+
+describe("probe controller", () => {
+  test("a cluster that could not be sent (no video to pad with yet) is no failure: the next comes after the usual 10 s, not a doubled back-off", () => {
+    const c = new ProbeController(CEILING);
+    const first = c.poll(1_000, 1_000_000, undefined)!;
+    expect(first.targetBps).toBe(2_000_000);
+    c.cancel(first.id);
+    expect(c.poll(2_100, 1_000_000, undefined)).toBeUndefined();
+    expect(c.poll(11_000, 1_000_000, undefined)?.targetBps).toBe(2_000_000);
+  });
+  test("a cluster that went out and got no result is a failure: the next one waits out a doubled back-off", () => {
+    const c = new ProbeController(CEILING);
+    c.poll(1_000, 1_000_000, undefined);
+    expect(c.poll(2_100, 1_000_000, undefined)).toBeUndefined(); // timed out: failure
+    expect(c.poll(15_000, 1_000_000, undefined)).toBeUndefined(); // 10 s after the first is not enough now
+    expect(c.poll(21_100, 1_000_000, undefined)).toBeDefined(); // 20 s is
+  });
+  test("a cancelled further step is kept: a good probe's next step survives a cluster that could not be sent", () => {
+    const c = new ProbeController(CEILING);
+    const first = c.poll(1_000, 600_000, undefined)!;
+    c.onResult(first.id, 1_200_000);
+    const further = c.poll(1_200, 1_200_000, undefined)!;
+    expect(further.targetBps).toBe(2_400_000);
+    c.cancel(further.id);
+    expect(c.poll(1_300, 1_200_000, undefined)?.targetBps).toBe(2_400_000);
+  });
+  test("the estimator cancels a cluster it was told went out too short to measure", () => {
+    const e = new BandwidthEstimator({ minBps: FLOOR, maxBps: CEILING, startBps: 1_000_000 });
+    e.onTransportFeedback([{ sequence: 0, sendMs: 0, size: 1000, arrivalMs: 10 }], 100);
+    const cluster = e.probe(100)!;
+    expect(cluster).toBeDefined();
+    e.probeSent(cluster.id, 0);
+    expect(e.probe(1_300)).toBeUndefined(); // not waited out as a failure: no verdict at 1 s
+    expect(e.probe(10_200)?.targetBps).toBeDefined();
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { candidateOrder, parseEncoderList } from "../../src/media/encoder-select.ts";
 import { buildFfmpegArgs, type Encoder, encoderProcessArgs, h264Level, type MediaPlan, type Os, type Source } from "../../src/media/ffmpeg-args.ts";
 import { parseStreamKinds } from "../../src/media/probe.ts";
+import { captureAnchor } from "../../src/media/capture.ts";
 import { parseAvfoundationList, parseSourcesList } from "../../src/media/devices.ts";
 
 const base: MediaPlan = { os: "linux", source: { kind: "test" }, video: true, audio: true, width: 1280, height: 720, fps: 30, videoBitrate: 2_500_000, keyframeIntervalSeconds: 2, encoder: "x264" };
@@ -51,6 +52,18 @@ describe("encoder arguments", () => {
   });
 });
 
+describe("the capture clock's anchor", () => {
+  const now = 1_796_190_000_000_000_000n;
+  test.each([
+    ["wall-clock stamps (a live Linux source) are the capture instants", now - 40_000_000n, now, 0n],
+    ["a timeline from 0 (a file, the test pattern) starts at the first packet's arrival", 0n, now, now],
+    ["a host clock (avfoundation: seconds since boot)", 86_400_000_000_000n, now, now - 86_400_000_000_000n],
+    ["stamps 20 s off the wall clock are not taken as it", now - 20_000_000_000n, now, 20_000_000_000n],
+  ])("%s", (_, pts, arrived, anchor) => {
+    expect(captureAnchor(pts, arrived)).toBe(anchor);
+  });
+});
+
 describe("sources per OS", () => {
   const cases: [string, Os, Source, Partial<MediaPlan>, string[][]][] = [
     ["test", "linux", { kind: "test" }, {}, [["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"], ["-f", "lavfi", "-i", "sine=frequency=440:beep_factor=4:sample_rate=48000"], ["-map", "0:v:0"], ["-map", "1:a:0"]]],
@@ -59,6 +72,8 @@ describe("sources per OS", () => {
     ["linux camera", "linux", { kind: "camera" }, {}, [["-f", "v4l2", "-framerate", "30", "-video_size", "1280x720", "-i", "/dev/video0"], ["-f", "pulse", "-i", "default"], ["-copyts"], ["-use_wallclock_as_timestamps", "1"]]],
     ["linux camera, ALSA mic", "linux", { kind: "camera" }, { videoDevice: "/dev/video2", audioDevice: "alsa:hw:1" }, [["-i", "/dev/video2"], ["-f", "alsa", "-i", "hw:1"]]],
     ["linux screen", "linux", { kind: "screen" }, { display: ":1" }, [["-f", "x11grab", "-framerate", "30", "-draw_mouse", "1", "-i", ":1"]]],
+    // Video alone keeps the wall-clock stamps too: they are the capture instants.
+    ["linux screen, no audio", "linux", { kind: "screen" }, { display: ":1", audio: false }, [["-use_wallclock_as_timestamps", "1"], ["-copyts"]]],
     ["mac camera", "darwin", { kind: "camera" }, {}, [["-f", "avfoundation", "-framerate", "30", "-video_size", "1280x720", "-i", "0:0"]]],
     ["mac camera, named devices", "darwin", { kind: "camera" }, { videoDevice: "FaceTime HD Camera", audioDevice: "1" }, [["-i", "FaceTime HD Camera:1"]]],
     ["mac screen", "darwin", { kind: "screen" }, {}, [["-capture_cursor", "1", "-i", "Capture screen 0:0"]]],
@@ -107,6 +122,42 @@ describe("ffmpeg output parsers", () => {
     expect(parseStreamKinds("  Stream #0:0(und): Video: h264 (High)\n  Stream #0:1(und): Audio: aac (LC)")).toEqual({ video: true, audio: true });
     expect(parseStreamKinds("  Stream #0:0: Audio: mp3\n  Stream #0:1: Video: mjpeg, yuvj420p (attached pic)")).toEqual({ video: false, audio: true });
     expect(parseStreamKinds("x.mp4: Invalid data found when processing input")).toEqual({ video: false, audio: false });
+  });
+  test.each([
+    ["  Stream #0:0: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 1280x720 [SAR 1:1 DAR 16:9], 30 fps, 30 tbr, 1k tbn (default)", { width: 1280, height: 720 }],
+    ["  Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 1920x1080, 4992 kb/s, 30 fps", { width: 1920, height: 1080 }],
+    // Anamorphic pixels: the picture is not 720 wide as shown, so it is scaled.
+    ["  Stream #0:0: Video: mpeg2video (Main), yuv420p(tv, top first), 720x576 [SAR 64:45 DAR 16:9], 25 fps", undefined],
+    // Cover art is not the video, and a hex id is not a size.
+    ["  Stream #0:0: Video: png, rgb24(pc), 600x600, 90k tbr (attached pic)\n  Stream #0:1: Video: vp9 (Profile 0), yuv420p(tv), 640x360, SAR 1:1 DAR 16:9, 25 fps", { width: 640, height: 360 }],
+  ])("the video's size: %s", (line, size) => {
+    expect(parseStreamKinds(line).videoSize).toEqual(size);
+  });
+  test.each([
+    ["  Stream #0:0: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 1280x720 [SAR 1:1 DAR 16:9], 30 fps, 30 tbr, 1k tbn (default)", 30],
+    ["  Stream #0:0(und): Video: h264 (High), yuv420p(tv, bt709, progressive), 1920x1080, 4992 kb/s, 29.97 fps, 29.97 tbr, 30k tbn", 29.97],
+    // No stated rate (variable-rate streams show only tbr), and cover art's tbr is not one.
+    ["  Stream #0:0: Video: vp8, yuv420p(tv), 640x360, SAR 1:1 DAR 16:9, 1k tbr, 1k tbn", undefined],
+    ["  Stream #0:0: Video: png, rgb24(pc), 600x600, 90k tbr (attached pic)", undefined],
+  ])("the video's frame rate: %s", (line, fps) => {
+    expect(parseStreamKinds(line).videoFps).toBe(fps);
+  });
+  test("the rate filter (a frame of delay) only for a file whose rate differs from the one asked, or is unknown", () => {
+    const file = { kind: "file", path: "/a.mkv", loop: false } as const;
+    const hasRate = (p: Partial<MediaPlan>) => buildFfmpegArgs(plan(p)).includes("-r");
+    expect(hasRate({ source: file, inputFps: 30 })).toBe(false);
+    expect(hasRate({ source: file, inputFps: 25 })).toBe(true);
+    expect(hasRate({ source: file, inputFps: 60 })).toBe(true);
+    expect(hasRate({ source: file })).toBe(true);
+    expect(hasRate({ source: { kind: "test" } })).toBe(false);
+    expect(hasRate({ source: { kind: "camera" } })).toBe(false);
+    expect(hasRate({ source: { kind: "screen" }, os: "darwin" })).toBe(false);
+  });
+  test("a file that already has the requested size: no scale, pad or setsar (only the pixel format); otherwise the fit chain", () => {
+    const file = { kind: "file", path: "/a.mkv", loop: false } as const;
+    expect(after(buildFfmpegArgs(plan({ source: file, inputSize: { width: 1280, height: 720 } })), "-vf")).toBe("format=yuv420p");
+    expect(after(buildFfmpegArgs(plan({ source: file, inputSize: { width: 1920, height: 1080 } })), "-vf")).toStartWith("scale=1280:720:");
+    expect(after(buildFfmpegArgs(plan({ source: file })), "-vf")).toStartWith("scale=1280:720:");
   });
   test("avfoundation device list", () => {
     const text = [

@@ -84,3 +84,20 @@ describe("replayTimestamps", () => {
     );
   });
 });
+
+describe("KeyframeCache after the publisher went quiet", () => {
+  test("a group older than the publisher's silence is not handed to a joining viewer; the next keyframe starts afresh", () => {
+    const c = new KeyframeCache<string>(1_000_000, 2_000);
+    c.push("k1", 0, 10, true, 1_000);
+    c.push("p1", 3000, 10, false, 1_033);
+    expect(c.snapshot(2_500).map((e) => e.packet)).toEqual(["k1", "p1"]);
+    // 45 s of outage: what is cached is from before it.
+    expect(c.snapshot(46_000)).toEqual([]);
+    // Back: delta frames first are not decodable alone; the fresh IDR is.
+    c.push("p2", 4_000_000, 10, false, 46_100);
+    expect(c.snapshot(46_100)).toEqual([]);
+    c.push("k2", 4_003_000, 10, true, 46_133);
+    c.push("p3", 4_006_000, 10, false, 46_166);
+    expect(c.snapshot(46_200).map((e) => e.packet)).toEqual(["k2", "p3"]);
+  });
+});

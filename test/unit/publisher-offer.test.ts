@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PublisherPeer } from "../../src/rtc/publisher-peer.ts";
-import { TRANSPORT_CC_URI } from "../../src/rtc/sender-pipeline.ts";
+import { TRANSPORT_CC_URI } from "../../src/rtp/header-extensions.ts";
 import { splitSections } from "../../src/whip/sdp.ts";
 import { startStunServer } from "../helpers/stun-server.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { checkAnswer, shapeWhipOffer, splitSections } from "../../src/whip/sdp.ts";
+import { checkAnswer, shapeWhipOffer, splitSections, withRrtr } from "../../src/whip/sdp.ts";
 import { PacketHistory, historyCapacity } from "../../src/rtp/packet-history.ts";
 import { StartupBuffer } from "../../src/whip/startup-buffer.ts";
 
@@ -27,6 +27,24 @@ describe("WHIP offer shaping", () => {
   });
   test("idempotent", () => {
     expect(shapeWhipOffer(shapeWhipOffer(OFFER))).toBe(shapeWhipOffer(OFFER));
+  });
+});
+
+describe("rrtr in a relay answer", () => {
+  const viewerAnswer = [
+    "v=0", "o=- 2 0 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1",
+    "m=video 9 UDP/TLS/RTP/SAVPF 102 103", "a=mid:0", "a=sendonly", "a=rtpmap:102 H264/90000", "a=rtcp-fb:102 nack", "a=rtcp-fb:102 nack pli", "a=fmtp:102 packetization-mode=1", "a=rtpmap:103 rtx/90000", "a=fmtp:103 apt=102",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:1", "a=sendonly", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10",
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=mid:2",
+  ].join("\r\n") + "\r\n";
+  test("after each media codec's last rtcp-fb line (or its rtpmap); not for RTX, not outside audio and video", () => {
+    const { media } = splitSections(withRrtr(viewerAnswer));
+    expect(media[0]).toEqual(["m=video 9 UDP/TLS/RTP/SAVPF 102 103", "a=mid:0", "a=sendonly", "a=rtpmap:102 H264/90000", "a=rtcp-fb:102 nack", "a=rtcp-fb:102 nack pli", "a=rtcp-fb:102 rrtr", "a=fmtp:102 packetization-mode=1", "a=rtpmap:103 rtx/90000", "a=fmtp:103 apt=102"]);
+    expect(media[1]).toEqual(["m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:1", "a=sendonly", "a=rtpmap:111 opus/48000/2", "a=rtcp-fb:111 rrtr", "a=fmtp:111 minptime=10"]);
+    expect(media[2]).toEqual(["m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=mid:2"]);
+  });
+  test("idempotent", () => {
+    expect(withRrtr(withRrtr(viewerAnswer))).toBe(withRrtr(viewerAnswer));
   });
 });
 

@@ -3,7 +3,8 @@ import { Event, GenericNack, RtcpSenderInfo, RtcpSrPacket, H264Packetizer, OpusP
 import { BandwidthEstimator } from "../../src/congestion/bandwidth-estimator.ts";
 import { buildTwcc } from "../../src/rtp/twcc.ts";
 import { SendTransport } from "../../src/rtc/send-transport.ts";
-import { SenderPipeline, TRANSPORT_CC_URI } from "../../src/rtc/sender-pipeline.ts";
+import { SenderPipeline } from "../../src/rtc/sender-pipeline.ts";
+import { ABS_CAPTURE_TIME_URI, decodeAbsCaptureTime, decodePlayoutDelay, PLAYOUT_DELAY_URI, TRANSPORT_CC_URI } from "../../src/rtp/header-extensions.ts";
 import { internals, type SenderInternals } from "../../src/rtc/sender-internals.ts";
 import type { IceConnectionInternals } from "../../src/rtc/udp-route.ts";
 
@@ -12,7 +13,7 @@ import type { IceConnectionInternals } from "../../src/rtc/udp-route.ts";
  * with a null cipher: werift's own path through `sendRtp`, the pipeline's through `srtp.encrypt`
  * and the ICE connection (a TURN pair here, so UdpRoute hands every datagram to werift's ICE send).
  */
-function sender(kind: "video" | "audio", options: { state?: string; transportCc?: number; dtls?: object; wire?: Buffer[] } = {}) {
+function sender(kind: "video" | "audio", options: { state?: string; transportCc?: number; extensions?: { id: number; uri: string }[]; dtls?: object; wire?: Buffer[] } = {}) {
   const wire: Buffer[] = options.wire ?? [];
   const plain = (payload: Buffer, header: RtpHeader) => Buffer.concat([header.serialize(header.serializeSize), payload]);
   const connection: IceConnectionInternals = {
@@ -41,7 +42,7 @@ function sender(kind: "video" | "audio", options: { state?: string; transportCc?
     kind === "video"
       ? [new RTCRtpCodecParameters({ mimeType: "video/H264", clockRate: 90_000, payloadType: 102 }), new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90_000, payloadType: 103, parameters: "apt=102" })]
       : [new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48_000, channels: 2, payloadType: 111 })];
-  const headerExtensions = options.transportCc !== undefined ? [{ id: options.transportCc, uri: TRANSPORT_CC_URI }] : [];
+  const headerExtensions = [...(options.transportCc !== undefined ? [{ id: options.transportCc, uri: TRANSPORT_CC_URI }] : []), ...(options.extensions ?? [])];
   s.prepareSend({ codecs, headerExtensions, rtcp: { cname: "c", ssrc: 0, mux: true }, muxId: "0" } as never);
   return { s, i: internals(s), wire, dtls: dtls as { srtcp: typeof srtcp } };
 }
@@ -198,6 +199,65 @@ describe("SenderPipeline on real werift senders: werift's bytes and books, paced
     expect(transport.counters.staleDropped).toBeGreaterThan(0);
     v.close();
     transport.close();
+  });
+});
+
+describe("abs-capture-time and playout-delay on the wire", () => {
+  const negotiated = [
+    { id: 7, uri: ABS_CAPTURE_TIME_URI },
+    { id: 9, uri: PLAYOUT_DELAY_URI },
+  ];
+  test("video: both on the first packet of every frame (the one libwebrtc reads a frame's playout delay from), none on the rest; transport-cc on all", async () => {
+    const x = sender("video", { transportCc: 3, extensions: negotiated });
+    open.push(x.s);
+    const pipeline = new SenderPipeline(x.i, unpaced(), { kind: "video", historyCapacity: 1024, clock: () => undefined, playoutDelay: { minMs: 0, maxMs: 0 } });
+    const packetizer = new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: 1144 });
+    const captures = [1_796_000_000_123_456_789n, 1_796_000_000_156_790_122n];
+    accessUnits().forEach((au, i) => pipeline.send(packetizer.packetize(au, i * 3000), { captureNs: captures[i]! }));
+    await Bun.sleep(20);
+    const parsed = x.wire.map(parse);
+    expect(parsed.length).toBeGreaterThan(3);
+    const firsts = parsed.filter((p, i) => i === 0 || p.header.timestamp !== parsed[i - 1]!.header.timestamp);
+    expect(firsts).toHaveLength(2);
+    firsts.forEach((p, i) => {
+      expect(p.header.extensions.map((e) => e.id).sort()).toEqual([3, 7, 9]);
+      expect(decodeAbsCaptureTime(p.header.extensions.find((e) => e.id === 7)!.payload)).toEqual({ captureNs: captures[i]!, clockOffsetNs: 0n });
+      expect(decodePlayoutDelay(p.header.extensions.find((e) => e.id === 9)!.payload)).toEqual({ minMs: 0, maxMs: 0 });
+    });
+    for (const p of parsed.filter((p) => !firsts.includes(p))) expect(p.header.extensions.map((e) => e.id)).toEqual([3]);
+    // Every packet, the first of a frame included, fits the 1200-byte MTU with the 16-byte GCM tag.
+    for (const d of x.wire) expect(d.length + 16).toBeLessThanOrEqual(1200);
+    pipeline.close();
+  });
+  test("audio: abs-capture-time once a second (receivers extrapolate by the RTP timestamp), no playout-delay", async () => {
+    const x = sender("audio", { transportCc: 3, extensions: negotiated });
+    open.push(x.s);
+    const pipeline = new SenderPipeline(x.i, unpaced(), { kind: "audio", historyCapacity: 0, clock: () => undefined });
+    const opus = new OpusPacketizer({ maxPayloadSize: 1144 });
+    const t0 = 1_796_000_000_000_000_000n;
+    for (let k = 0; k < 120; k++) pipeline.send(opus.packetize(Buffer.alloc(100, 1), k * 960), { captureNs: t0 + BigInt(k) * 20_000_000n });
+    await Bun.sleep(20);
+    const stamped = x.wire.map(parse).filter((p) => p.header.extensions.some((e) => e.id === 7));
+    expect(stamped.map((p) => decodeAbsCaptureTime(p.header.extensions.find((e) => e.id === 7)!.payload)!.captureNs)).toEqual([t0, t0 + 1_000_000_000n, t0 + 2_000_000_000n]);
+    expect(x.wire.map(parse).some((p) => p.header.extensions.some((e) => e.id === 9))).toBe(false);
+    pipeline.close();
+  });
+  test("a receiver that did not take them gets neither (only what it negotiated); relayed elements go on untouched", async () => {
+    const plain = sender("video", { transportCc: 3 });
+    const relay = sender("video", { transportCc: 3, extensions: negotiated });
+    open.push(plain.s, relay.s);
+    const a = new SenderPipeline(plain.i, unpaced(), { kind: "video", historyCapacity: 16, clock: () => undefined, playoutDelay: { minMs: 0, maxMs: 0 } });
+    const b = new SenderPipeline(relay.i, unpaced(), { kind: "video", historyCapacity: 16, clock: () => undefined });
+    const au = accessUnits()[1]!;
+    a.send(new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: 1144 }).packetize(au, 0), { captureNs: 5n });
+    const element = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9]);
+    const delay = Uint8Array.from([0, 0, 50]);
+    b.send(new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: 1144 }).packetize(au, 0), { captureTime: element, playoutDelay: delay });
+    await Bun.sleep(20);
+    expect(plain.wire.map(parse).map((p) => p.header.extensions.map((e) => e.id))).toEqual([[3]]);
+    expect(relay.wire.map(parse).map((p) => p.header.extensions.map((e) => [e.id, [...e.payload]]))).toEqual([[[7, [...element]], [9, [...delay]], [3, [0, 1]]]]);
+    a.close();
+    b.close();
   });
 });
 

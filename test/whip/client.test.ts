@@ -30,6 +30,8 @@ describe("WHIP POST (RFC 9725 §4.2)", () => {
     const answer = await client(ep.url).publish(OFFER);
     expect(answer).toEqual({
       sdp: ANSWER,
+      status: 201,
+      location: "session/abc",
       resource: `${ep.base}/session/abc`,
       etag: '"v1"',
       iceServers: [{ urls: "stun:stun.example.net" }, { urls: "turn:t.example.net?transport=udp", username: "u", credential: "c" }],
@@ -41,7 +43,7 @@ describe("WHIP POST (RFC 9725 §4.2)", () => {
     const ep = endpoint((req) => (req.method === "POST" ? created() : new Response(null, { status: 200 })));
     const withToken = client(ep.url, { token: "s3cr3t" });
     await withToken.publish(OFFER);
-    expect(await withToken.end()).toEqual({ deleted: true });
+    expect(await withToken.end()).toEqual({ deleted: true, status: 200 });
     const without = client(ep.url);
     await without.publish(OFFER);
     await without.end();
@@ -171,7 +173,7 @@ describe("WHIP POST (RFC 9725 §4.2)", () => {
     const ep = endpoint((req) => (req.method === "POST" ? new Response("<html/>", { status: 201, headers: { "content-type": "text/html", location: "/r/1" } }) : new Response(null, { status: 204 })));
     const c = client(ep.url);
     await expect(c.publish(OFFER)).rejects.toThrow("expected application/sdp");
-    expect(await c.end()).toEqual({ deleted: true });
+    expect(await c.end()).toEqual({ deleted: true, status: 204 });
     expect(ep.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["POST /whip", "DELETE /r/1"]);
   });
 
@@ -179,7 +181,7 @@ describe("WHIP POST (RFC 9725 §4.2)", () => {
     const ep = endpoint((req) => (req.method === "POST" ? created() : new Response(null, { status: 500 })));
     const c = client(ep.url);
     await c.publish(OFFER);
-    expect(await c.end()).toEqual({ deleted: false, detail: "endpoint answered DELETE with 500" });
+    expect(await c.end()).toEqual({ deleted: false, status: 500, detail: "endpoint answered DELETE with 500" });
     expect(await c.end()).toEqual({ deleted: false });
     expect(ep.seen.filter((s) => s.method === "DELETE")).toHaveLength(1);
   });
