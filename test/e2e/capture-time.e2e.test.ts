@@ -20,8 +20,10 @@ describe("capture time at the receiver: whipcast publish → Chromium, loopback-
     // (measured: under 1.5 ms from frame to frame), so a stamp off by a frame (33 ms), rounded to
     // the wrong one, in the wrong unit or from the wrong clock would show. The constant is
     // Chromium's estimate of the offset between its clock and whipcast's, from the Sender
-    // Reports and the round trip; on loopback it was −1.4 to +0.3 ms, once 8.6 ms.
-    expect(r.errorMs!.spread).toBeLessThanOrEqual(5);
+    // Reports and the round trip; on loopback it was −1.4 to +0.3 ms, once 8.6 ms. That estimate
+    // moves when a new report or round trip arrives late on a loaded runner (a spread of 8.3 ms
+    // seen once), so the bound is a third of a frame interval, still well short of a frame.
+    expect(r.errorMs!.spread).toBeLessThanOrEqual(11);
     expect(Math.abs(r.errorMs!.offset)).toBeLessThanOrEqual(15);
     expect(r.errorMs!.max).toBeLessThanOrEqual(20);
   });
@@ -34,7 +36,7 @@ describe("capture time at the receiver: whipcast publish → Chromium, loopback-
     expect(r.senderCaptureTime).toBeNull();
     expect(r.framesDecoded).toBeGreaterThanOrEqual(0.9 * r.framesSent);
     expect(r.withCaptureTime).toBe(r.presented);
-    expect(r.errorMs!.spread).toBeLessThanOrEqual(5);
+    expect(r.errorMs!.spread).toBeLessThanOrEqual(11);
     expect(r.errorMs!.max).toBeLessThanOrEqual(20);
   });
 });

@@ -19,6 +19,8 @@ export interface InboundStats {
     nackCount: number;
     pliCount: number;
     freezeCount: number;
+    /** Seconds spent in those freezes. */
+    totalFreezesDuration: number;
     mimeType: string;
     sdpFmtpLine: string;
   };
@@ -96,7 +98,7 @@ export const STATS_SCRIPT = `window.statsOf = async (pc) => {
     if (s.kind === "video") out.video = { framesDecoded: s.framesDecoded || 0, framesReceived: s.framesReceived || 0,
       keyFramesDecoded: s.keyFramesDecoded || 0, frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0,
       packetsLost: s.packetsLost || 0, packetsReceived: s.packetsReceived || 0, nackCount: s.nackCount || 0,
-      pliCount: s.pliCount || 0, freezeCount: s.freezeCount || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
+      pliCount: s.pliCount || 0, freezeCount: s.freezeCount || 0, totalFreezesDuration: s.totalFreezesDuration || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
     if (s.kind === "audio") out.audio = { totalSamplesReceived: s.totalSamplesReceived || 0, audioLevel: s.audioLevel || 0,
       packetsLost: s.packetsLost || 0, concealedSamples: s.concealedSamples || 0, mimeType: c.mimeType || "", sdpFmtpLine: c.sdpFmtpLine || "" };
   });
