@@ -4,7 +4,7 @@ import { LiveMedia } from "../media/live-media.ts";
 import { formatStatus, type KeyframeReason, type StatusFigures, StatusLine, statusFields } from "./status-line.ts";
 import { asWhipcastError, MediaError, type WhipcastError } from "../errors.ts";
 import { selectEncoder } from "../media/encoder-select.ts";
-import { buildFfmpegArgs, type Encoder, type MediaPlan, type Os } from "../media/ffmpeg-args.ts";
+import { buildFfmpegArgs, type Encoder, type MediaPlan, type Os, rawFormat } from "../media/ffmpeg-args.ts";
 import { locateFfmpeg } from "../media/ffmpeg-locate.ts";
 import { probeFile } from "../media/probe.ts";
 import type { CounterStart, SessionConfig, TransportStats } from "../protocol.ts";
@@ -107,10 +107,12 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
     let { video, audio } = opts;
     let inputSize: MediaPlan["inputSize"];
     let inputFps: number | undefined;
+    let inputPixelFormat: string | undefined;
     if (opts.source.kind === "file") {
       const streams = await probeFile(ffmpeg.path, opts.source.path);
       inputSize = streams.videoSize;
       inputFps = streams.videoFps;
+      inputPixelFormat = streams.videoPixelFormat;
       if (!(video && streams.video) && !(audio && streams.audio)) throw new MediaError(`${opts.source.path} has none of the requested streams`);
       if (video && !streams.video) log.warn(`${opts.source.path} has no video stream; publishing audio only`);
       if (audio && !streams.audio) log.warn(`${opts.source.path} has no audio stream; publishing video only`);
@@ -135,6 +137,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       ...(process.env.DISPLAY ? { display: process.env.DISPLAY } : {}),
       ...(inputSize ? { inputSize } : {}),
       ...(inputFps !== undefined ? { inputFps } : {}),
+      ...(inputPixelFormat !== undefined ? { inputPixelFormat } : {}),
       width: opts.width,
       height: opts.height,
       fps: opts.fps,
@@ -243,7 +246,7 @@ export function startPublish(opts: PublishOptions, log: Logger, hooks: PublishHo
       {
         ffmpeg: ffmpeg.path,
         captureArgs: args,
-        ...(video ? { video: { encoder, inputWidth: opts.width, inputHeight: opts.height, inputFps: opts.fps, keyframeIntervalSeconds: opts.keyframeIntervalSeconds, setting: control.setting } } : {}),
+        ...(video ? { video: { encoder, inputWidth: opts.width, inputHeight: opts.height, inputPixelFormat: rawFormat(plan), inputFps: opts.fps, keyframeIntervalSeconds: opts.keyframeIntervalSeconds, setting: control.setting } } : {}),
         ...(audio ? { audio: { bitrate: opts.audioBitrate } } : {}),
       },
       {

@@ -9,6 +9,8 @@ export interface FileStreams {
   videoSize?: { width: number; height: number };
   /** The first video stream's frame rate, when ffmpeg states one ("30 fps", "29.97 fps"). */
   videoFps?: number;
+  /** The first video stream's pixel format as ffmpeg decodes it ("yuvj420p", "yuv420p"). */
+  videoPixelFormat?: string;
 }
 
 /** Which stream kinds `ffmpeg -i FILE` reports (ffprobe is not always installed beside ffmpeg). */
@@ -23,6 +25,9 @@ export function parseStreamKinds(stderr: string): FileStreams {
   if (size && (size[3] === undefined || size[3] === size[4])) out.videoSize = { width: Number(size[1]), height: Number(size[2]) };
   const fps = first ? /, (\d+(?:\.\d+)?) fps\b/.exec(first) : null;
   if (fps && Number(fps[1]) > 0) out.videoFps = Number(fps[1]);
+  // The first field after the codec (and its parenthesised details) that names a pixel format.
+  const pix = first ? /\), ([a-z][a-z0-9]*p[a-z0-9]*)[(,]|Video: [a-z0-9_]+, ([a-z][a-z0-9]*p[a-z0-9]*)[(,]/.exec(first) : null;
+  if (pix) out.videoPixelFormat = pix[1] ?? pix[2];
   return out;
 }
 

@@ -3,7 +3,7 @@ import { nowNs } from "../rtp/ntp.ts";
 import { ParameterSetKeeper } from "./annexb.ts";
 import type { EncoderSetting } from "./encoder-control.ts";
 import { type EncodedFrame, EncoderProcess } from "./encoder-process.ts";
-import type { Encoder } from "./ffmpeg-args.ts";
+import type { Encoder, RawFormat } from "./ffmpeg-args.ts";
 import { Splice } from "./splice.ts";
 
 /**
@@ -36,6 +36,7 @@ export interface VideoEncoderOptions {
   encoder: Encoder;
   inputWidth: number;
   inputHeight: number;
+  inputPixelFormat?: RawFormat;
   inputFps: number;
   keyframeIntervalSeconds: number;
   vaapiDevice?: string;
@@ -141,6 +142,7 @@ export class AdaptiveVideoEncoder {
         encoder: o.encoder,
         inputWidth: o.inputWidth,
         inputHeight: o.inputHeight,
+        ...(o.inputPixelFormat ? { inputPixelFormat: o.inputPixelFormat } : {}),
         width: setting.width,
         height: setting.height,
         fps: setting.fps,

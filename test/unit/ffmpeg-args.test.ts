@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { candidateOrder, parseEncoderList } from "../../src/media/encoder-select.ts";
-import { buildFfmpegArgs, type Encoder, encoderProcessArgs, h264Level, type MediaPlan, type Os, type Source } from "../../src/media/ffmpeg-args.ts";
+import { buildFfmpegArgs, type Encoder, encoderProcessArgs, h264Level, type MediaPlan, type Os, rawFormat, type Source } from "../../src/media/ffmpeg-args.ts";
 import { parseStreamKinds } from "../../src/media/probe.ts";
 import { captureAnchor } from "../../src/media/capture.ts";
 import { parseAvfoundationList, parseSourcesList } from "../../src/media/devices.ts";
@@ -142,6 +142,14 @@ describe("ffmpeg output parsers", () => {
   ])("the video's frame rate: %s", (line, fps) => {
     expect(parseStreamKinds(line).videoFps).toBe(fps);
   });
+  test.each([
+    ["  Stream #0:0: Video: mjpeg (Baseline) (MJPG / 0x47504A4D), yuvj420p(pc, bt470bg/unknown/unknown), 1280x720 [SAR 1:1 DAR 16:9], 30 fps", "yuvj420p"],
+    ["  Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 1920x1080, 30 fps", "yuv420p"],
+    ["  Stream #0:0: Video: rawvideo, yuv422p, 320x240, 25 fps", "yuv422p"],
+    ["  Stream #0:0: Video: png, rgb24(pc), 600x600, 90k tbr (attached pic)", undefined],
+  ])("the video's pixel format: %s", (line, format) => {
+    expect(parseStreamKinds(line).videoPixelFormat).toBe(format);
+  });
   test("the rate filter (a frame of delay) only for a file whose rate differs from the one asked, or is unknown", () => {
     const file = { kind: "file", path: "/a.mkv", loop: false } as const;
     const hasRate = (p: Partial<MediaPlan>) => buildFfmpegArgs(plan(p)).includes("-r");
@@ -208,6 +216,26 @@ describe("capture and encoder processes (adaptive video)", () => {
     expect(after(args, "-fps_mode")).toBe("passthrough");
     expect(args.at(-1)).toBe("[f=framecrc]pipe\\:3|[f=h264:onfail=abort]pipe\\:3");
     expect(args.includes("-vaapi_device")).toBe(encoder === "vaapi");
+  });
+
+  test("full-range 4:2:0 (an MJPEG file at the requested size) reaches x264 unconverted; anything else is converted to limited range", () => {
+    const file = { kind: "file", path: "/a.mkv", loop: false } as const;
+    const fits = { source: file, inputSize: { width: 1280, height: 720 }, inputPixelFormat: "yuvj420p" };
+    expect(rawFormat(plan(fits))).toBe("yuvj420p");
+    expect(rawFormat(plan({ ...fits, inputSize: { width: 1920, height: 1080 } }))).toBe("yuv420p");
+    expect(rawFormat(plan({ ...fits, inputPixelFormat: "yuv420p" }))).toBe("yuv420p");
+    expect(rawFormat(plan({ ...fits, inputPixelFormat: "yuvj422p" }))).toBe("yuv420p");
+    expect(rawFormat(plan({ ...fits, encoder: "nvenc" }))).toBe("yuv420p");
+    expect(rawFormat(plan({ source: { kind: "camera" }, inputPixelFormat: "yuvj420p" }))).toBe("yuv420p");
+    const capture = buildFfmpegArgs(plan(fits));
+    expect([after(capture, "-vf"), after(capture, "-pix_fmt")]).toEqual(["format=yuvj420p", "yuvj420p"]);
+    const x264 = encoderProcessArgs({ encoder: "x264", inputWidth: 1280, inputHeight: 720, inputPixelFormat: "yuvj420p", width: 960, height: 540, fps: 30, videoBitrate: 1_000_000, keyframeIntervalSeconds: 2 });
+    expect(after(x264, "-pix_fmt")).toBe("yuvj420p");
+    expect(after(x264, "-vf")).toBe("scale=960:540,format=yuvj420p");
+    expect(enc(x264, "-pix_fmt")).toBe("yuvj420p");
+    // Another encoder given full-range frames converts them itself.
+    const nvenc = encoderProcessArgs({ encoder: "nvenc", inputWidth: 1280, inputHeight: 720, inputPixelFormat: "yuvj420p", width: 1280, height: 720, fps: 30, videoBitrate: 1_000_000, keyframeIntervalSeconds: 2 });
+    expect([after(nvenc, "-pix_fmt"), after(nvenc, "-vf"), enc(nvenc, "-pix_fmt")]).toEqual(["yuvj420p", "format=yuv420p", "yuv420p"]);
   });
 
   test("at the capture's own size there is no scale step", () => {
