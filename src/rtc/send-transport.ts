@@ -32,6 +32,14 @@ export interface SendTransportOptions {
   onTarget?: (bps: number) => void;
   /** The first transport-wide sequence number (u16, wraps); tests start it near 2^16. */
   firstSequence?: number;
+  /**
+   * Drop video queued longer than STALE_MS and ask for a keyframe (default true): right for a
+   * publisher, whose encoder makes a fresh IDR at once. A relay's viewer cannot have one of its
+   * own: a drop is a sequence gap for that viewer and a PLI to the publisher for every viewer,
+   * and what queued (a stall of the server's thread, not the path, at a fixed pacing rate far
+   * above the stream's) leaves in a few milliseconds once the thread runs again.
+   */
+  dropStaleVideo?: boolean;
 }
 
 export interface TransportCounters {
@@ -154,7 +162,7 @@ export class SendTransport {
     this.#timerAt = Infinity;
     if (this.#closed) return;
     const now = this.#now();
-    const stale = this.pacer.dropStale(now, STALE_MS);
+    const stale = this.options.dropStaleVideo === false ? [] : this.pacer.dropStale(now, STALE_MS);
     if (stale.some((o) => o.priority === "video")) {
       this.counters.staleDropped += stale.length;
       this.options.onKeyframeRequest?.(undefined, "queue stale");

@@ -32,7 +32,7 @@ export class SendingPeer extends Answerer {
     readonly sending: SendingPeerOptions,
   ) {
     super(iceServers, loopback);
-    this.#transport = new SendTransport({ pacingTargetBps: sending.pacingTargetBps, onKeyframeRequest: () => sending.onKeyframeRequest() });
+    this.#transport = new SendTransport({ pacingTargetBps: sending.pacingTargetBps, onKeyframeRequest: () => sending.onKeyframeRequest(), dropStaleVideo: false });
   }
 
   /** RTCP compound packets received from the viewer so far (liveness reads it). */

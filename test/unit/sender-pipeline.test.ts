@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { until } from "../helpers/until.ts";
 import { Event, GenericNack, RtcpSenderInfo, RtcpSrPacket, H264Packetizer, OpusPacketizer, RTCRtpCodecParameters, RTCRtpSender, RtcpTransportLayerFeedback, type RtpHeader, RtpPacket } from "werift";
 import { BandwidthEstimator } from "../../src/congestion/bandwidth-estimator.ts";
 import { buildTwcc } from "../../src/rtp/twcc.ts";
@@ -197,6 +198,27 @@ describe("SenderPipeline on real werift senders: werift's bytes and books, paced
     await Bun.sleep(900);
     expect(requests).toContain("queue stale");
     expect(transport.counters.staleDropped).toBeGreaterThan(0);
+    v.close();
+    transport.close();
+  });
+
+  test("a relay viewer's transport (dropStaleVideo false) sends everything it queued, however late, and asks for no keyframe", async () => {
+    const x = sender("video");
+    open.push(x.s);
+    const requests: string[] = [];
+    const transport = new SendTransport({ pacingTargetBps: 300_000, onKeyframeRequest: (_, cause) => requests.push(cause), dropStaleVideo: false });
+    const v = new SenderPipeline(x.i, transport, { kind: "video", historyCapacity: 4096, clock: () => undefined });
+    const packetizer = new H264Packetizer({ inputFormat: "annexb", maxPayloadSize: 1166 });
+    let sent = 0;
+    for (let k = 0; k < 12; k++) {
+      const packets = packetizer.packetize(accessUnits()[0]!, k * 3000);
+      sent += packets.length;
+      v.send(packets);
+    }
+    // 12 IDRs at 450 kbit/s take about 2 s: far past the 400 ms a publisher would wait.
+    await until("every queued packet on the wire", async () => (x.wire.length === sent ? true : undefined), 5_000);
+    expect(requests).toEqual([]);
+    expect(transport.counters.staleDropped).toBe(0);
     v.close();
     transport.close();
   });
