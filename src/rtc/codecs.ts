@@ -8,6 +8,9 @@ import { ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI } from "../rtp/header-extension
  */
 const RRTR = { type: "rrtr" };
 
+/** The H.264 profile whipcast offers: Constrained Baseline, level 3.1 (RFC 6184 §8.1). */
+export const OFFERED_H264_PROFILE = "42e01f";
+
 /**
  * The codecs whipcast negotiates, as publisher and as relay: H.264 Constrained Baseline in
  * packetization-mode 1 with NACK, PLI, RTX, transport-wide CC, REMB and RRTR (what Cloudflare
@@ -17,7 +20,7 @@ const RRTR = { type: "rrtr" };
 export function whipCodecs(): { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] } {
   return {
     video: [
-      useH264({ rtcpFeedback: [useNACK(), usePLI(), useTWCC(), useREMB(), RRTR], parameters: "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1" }),
+      useH264({ rtcpFeedback: [useNACK(), usePLI(), useTWCC(), useREMB(), RRTR], parameters: `profile-level-id=${OFFERED_H264_PROFILE};packetization-mode=1;level-asymmetry-allowed=1` }),
       new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90_000 }),
     ],
     audio: [useOPUS({ parameters: "minptime=10;useinbandfec=1", rtcpFeedback: [useTWCC(), RRTR] })],

@@ -1,5 +1,6 @@
 import { ConnectionError, EndpointRefusedError, EndpointUnreachableError, type WhipcastError, asWhipcastError } from "../errors.ts";
 import { redactUrl } from "../redact.ts";
+import { OFFERED_H264_PROFILE } from "../rtc/codecs.ts";
 import { PublisherPeer } from "../rtc/publisher-peer.ts";
 import { selectedPair } from "../rtc/path-activity.ts";
 import { WhipClient } from "./client.ts";
@@ -42,8 +43,6 @@ export interface CheckReport {
   error: WhipcastError | undefined;
 }
 
-/** The profile whipcast offers (src/rtc/codecs.ts): Constrained Baseline, level 3.1. */
-const OFFERED_PROFILE = "42e01f";
 
 class StepFailed extends Error {
   constructor(readonly error: WhipcastError) {
@@ -202,10 +201,10 @@ export function judgeCodecs(answer: string, offer: string): { steps: CheckStep[]
   const data = { payloadType: h264.payloadType, profileLevelId: profile ?? "", packetizationMode: mode, rtx: rtx !== undefined };
   if (mode !== "1") {
     steps.push({ step: "h264", result: "warn", message: `H.264 accepted with packetization-mode ${mode}`, hint: "whipcast sends mode 1 (FU-A fragments); a mode 0 receiver may drop large frames", data });
-  } else if (profile !== undefined && profile !== OFFERED_PROFILE) {
-    steps.push({ step: "h264", result: "warn", message: `H.264 accepted, but profile-level-id rewritten to ${profile} (offered ${OFFERED_PROFILE})`, hint: "the server may expect another profile; whipcast sends Constrained Baseline, which every decoder takes", data });
+  } else if (profile !== undefined && profile !== OFFERED_H264_PROFILE) {
+    steps.push({ step: "h264", result: "warn", message: `H.264 accepted, but profile-level-id rewritten to ${profile} (offered ${OFFERED_H264_PROFILE})`, hint: "the server may expect another profile; whipcast sends Constrained Baseline, which every decoder takes", data });
   } else {
-    steps.push({ step: "h264", result: "ok", message: `H.264 accepted: profile-level-id ${profile ?? `${OFFERED_PROFILE} (implied)`}, packetization-mode 1, payload type ${h264.payloadType}${rtx ? `, RTX ${rtx.payloadType}` : ", no RTX (losses are repaired by keyframes only)"}`, data });
+    steps.push({ step: "h264", result: "ok", message: `H.264 accepted: profile-level-id ${profile ?? `${OFFERED_H264_PROFILE} (implied)`}, packetization-mode 1, payload type ${h264.payloadType}${rtx ? `, RTX ${rtx.payloadType}` : ", no RTX (losses are repaired by keyframes only)"}`, data });
   }
   const opus = audio?.port ? audio.codecs.find((c) => c.name.toLowerCase() === "opus") : undefined;
   if (!opus) return fail("opus", `the server answered without Opus${audio?.port === 0 ? " (it rejected the audio track)" : ""}`, "the endpoint takes no Opus audio: publish with --no-audio");

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
+import { ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI } from "../../src/rtp/header-extensions.ts";
 import type { CaptureTimeResult, CaptureTimeScenario } from "./capture-time-scenario.ts";
 import { runInNamespace } from "./run-scenario.ts";
 
 const run = (s: CaptureTimeScenario) => runInNamespace<CaptureTimeResult>("capture-time-scenario.ts", s);
-const ABS_CAPTURE_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
-const PLAYOUT_DELAY = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+const ABS_CAPTURE_TIME = ABS_CAPTURE_TIME_URI;
+const PLAYOUT_DELAY = PLAYOUT_DELAY_URI;
 
 describe("capture time at the receiver: whipcast publish → Chromium, loopback-only namespace", () => {
   test("abs-capture-time taken: Chromium reads it off the packets, and requestVideoFrameCallback's captureTime is each frame's capture time, within a few ms", async () => {
