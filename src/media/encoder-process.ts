@@ -29,6 +29,12 @@ export class EncoderProcess {
   readonly exited: Promise<MediaError | undefined>;
   #fed = 0;
   #ending = false;
+  /**
+   * Bytes written to its stdin and not yet taken by the pipe. Counted here, from each write's
+   * callback: Bun keeps what the pipe cannot take in a buffer of its own and reports a
+   * writableLength of 0 for it, so the stream cannot say how far behind the encoder is.
+   */
+  #unflushed = 0;
 
   constructor(
     ffmpeg: string,
@@ -72,20 +78,35 @@ export class EncoderProcess {
     });
   }
 
+  /** Bytes of raw frames given to it that its stdin has not taken yet. */
+  get unflushedBytes(): number {
+    return this.#unflushed;
+  }
+
   /** How many raw frames it has been given. */
   get fed(): number {
     return this.#fed;
   }
 
   /**
-   * Give it one raw frame; returns the index it will carry, or undefined when the encoder is
-   * behind (its pipe holds MAX_PENDING_FRAMES already) and the frame was skipped for it.
+   * Begin one raw frame of `size` bytes, whose bytes then follow through write(); returns the
+   * index it will carry, or undefined when the encoder is behind (its pipe holds
+   * MAX_PENDING_FRAMES already) and the frame is skipped for it.
    */
-  feed(frame: Uint8Array): number | undefined {
+  begin(size: number): number | undefined {
     if (this.#ending) return undefined;
-    if (this.#stdin.writableLength > MAX_PENDING_FRAMES * frame.byteLength) return undefined;
-    this.#stdin.write(frame);
+    if (this.#unflushed > MAX_PENDING_FRAMES * size) return undefined;
     return this.#fed++;
+  }
+
+  /** The next bytes of the frame begun last. */
+  write(bytes: Uint8Array): void {
+    if (this.#stdin.destroyed) return;
+    const n = bytes.byteLength;
+    this.#unflushed += n;
+    this.#stdin.write(bytes, () => {
+      this.#unflushed -= n;
+    });
   }
 
   /** Let it finish what it was given and exit. */

@@ -91,7 +91,7 @@ export class LiveMedia {
       });
     }
     this.#capture = new MediaCapture(this.options.ffmpeg, this.options.captureArgs, {
-      video: (frame) => this.#video?.feed(frame.data, frame.captureNs),
+      videoFrame: (captureNs, size) => this.#video?.beginFrame(captureNs, size),
       audio: (pcm, captureNs) => {
         const data = transferable(pcm);
         this.opus?.postMessage({ type: "pcm", data, captureNs } satisfies OpusCommand, [data]);

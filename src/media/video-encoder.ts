@@ -1,4 +1,5 @@
 import type { MediaError } from "../errors.ts";
+import type { FrameSink } from "./capture.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { ParameterSetKeeper } from "./annexb.ts";
 import type { EncoderSetting } from "./encoder-control.ts";
@@ -102,9 +103,12 @@ export class AdaptiveVideoEncoder {
     this.#standbyFor(this.setting);
   }
 
-  /** One raw frame from the capture. */
-  feed(raw: Uint8Array, captureNs: bigint): void {
-    if (this.#stopped) return;
+  /**
+   * One raw frame of `size` bytes from the capture begins: where its bytes go as they arrive
+   * (the active encoder's stdin), or undefined when no encoder takes it.
+   */
+  beginFrame(captureNs: bigint, size: number): FrameSink | undefined {
+    if (this.#stopped) return undefined;
     const frame = this.#frameNo++;
     const want = this.#want;
     if (want && this.#splice.pending === undefined && this.#standby !== undefined) {
@@ -121,15 +125,17 @@ export class AdaptiveVideoEncoder {
       }
     }
     const r = this.#running.get(this.#active);
-    if (!r) return; // it failed; `failed` has said so
+    if (!r) return undefined; // it failed; `failed` has said so
     // Frame-rate rungs: feed a frame only when the encoder's own frame interval has passed.
     const intervalNs = BigInt(Math.round(1e9 / r.setting.fps));
     const slackNs = BigInt(Math.round(1e9 / this.options.inputFps / 2));
-    if (r.lastFedNs !== undefined && captureNs - r.lastFedNs < intervalNs - slackNs) return;
-    const index = r.process.feed(raw);
-    if (index === undefined) return;
+    if (r.lastFedNs !== undefined && captureNs - r.lastFedNs < intervalNs - slackNs) return undefined;
+    const process = r.process;
+    const index = process.begin(size);
+    if (index === undefined) return undefined;
     r.lastFedNs = captureNs;
     r.frames.set(index, { frame, captureNs });
+    return (bytes) => process.write(bytes);
   }
 
   #spawn(setting: EncoderSetting): number {
