@@ -198,6 +198,8 @@ describe("capture and encoder processes (adaptive video)", () => {
     expect(after(args, "-pix_fmt")).toBe("yuv420p");
     expect(args).toContain("[f=framecrc]pipe\\:3|[f=rawvideo:onfail=abort]pipe\\:3");
     expect(after(args, "-vf")).toBe("format=yuv420p");
+    // A frame-threaded rawvideo encoder (ffmpeg's default) holds each frame until the next.
+    expect(args.slice(args.indexOf("-c:v"), args.indexOf("-flush_packets"))).toEqual(["-c:v", "rawvideo", "-pix_fmt", "yuv420p", "-threads", "1"]);
   });
 
   test.each([
