@@ -1,35 +1,55 @@
 /**
  * Glass-to-glass delay measured without trusting any publisher's clock: a wall clock is drawn on
- * a virtual X screen (Xvfb) by a headed Chromium, a publisher captures that screen, and the
+ * a virtual X screen (Xvfb) by a plain X client (Tk), a publisher captures that screen, and the
  * receiving Chromium reads the clock back out of each frame it presents. The clock is 32 bits of
  * Unix-epoch milliseconds as 40-pixel blocks, with its complement below: a frame caught in the
  * middle of a redraw fails the complement and is not counted.
+ *
+ * The drawer is an X client of its own, not a browser: a headed Chromium's page reached the X
+ * server through its compositor 80–95 ms after requestAnimationFrame, which the measurement then
+ * counted as the publisher's. Tk draws with Xlib calls and flushes them at each update.
  */
 import type { Subprocess } from "bun";
-import { launchChromium, type Browser } from "../test/helpers/chromium.ts";
 
 export const SCREEN = { width: 1280, height: 720 };
 const BLOCK = 40;
 
-const CLOCK_PAGE = `<!doctype html><meta charset=utf-8><title>clock</title>
-<style>html,body{margin:0;background:#777;overflow:hidden}canvas{display:block}</style>
-<canvas id=c width=${SCREEN.width} height=${SCREEN.height}></canvas><script>
-const c = document.getElementById("c").getContext("2d");
-let x = 0;
-const draw = () => {
-  const ms = Math.round(performance.timeOrigin + performance.now()) >>> 0;
-  for (let i = 0; i < 32; i++) {
-    const bit = (ms >>> (31 - i)) & 1;
-    c.fillStyle = bit ? "#fff" : "#000"; c.fillRect(i * ${BLOCK}, 0, ${BLOCK}, ${BLOCK});
-    c.fillStyle = bit ? "#000" : "#fff"; c.fillRect(i * ${BLOCK}, ${BLOCK}, ${BLOCK}, ${BLOCK});
-  }
-  // Something moving below, as a screen being used has.
-  c.fillStyle = "#777"; c.fillRect(0, 100, ${SCREEN.width}, ${SCREEN.height - 100});
-  c.fillStyle = "#c33"; c.fillRect(x, 200, 200, 200); x = (x + 8) % ${SCREEN.width};
-  requestAnimationFrame(draw);
-};
-requestAnimationFrame(draw);
-</script>`;
+/**
+ * Redraws the clock every 4 ms (so a drawn value is at most 4 ms old when grabbed), repainting
+ * only the blocks whose bit changed (a full repaint each time took half a core), and moves a
+ * square below it once a frame interval, as a screen in use has. `drawn` is the clock read
+ * before the redraw.
+ */
+const CLOCK_DRAWER = `
+import time, tkinter as tk
+W, H, B = ${SCREEN.width}, ${SCREEN.height}, ${BLOCK}
+root = tk.Tk()
+root.overrideredirect(True)
+root.geometry(f"{W}x{H}+0+0")
+c = tk.Canvas(root, width=W, height=H, bg="#777777", highlightthickness=0)
+c.pack()
+top = [c.create_rectangle(i * B, 0, i * B + B, B, width=0) for i in range(32)]
+bottom = [c.create_rectangle(i * B, B, i * B + B, 2 * B, width=0) for i in range(32)]
+square = c.create_rectangle(0, 200, 200, 400, fill="#cc3333", width=0)
+shown = None
+x, moved = 0, 0.0
+while True:
+    now = time.time()
+    ms = int(now * 1000) & 0xFFFFFFFF
+    changed = 0xFFFFFFFF if shown is None else ms ^ shown
+    for i in range(32):
+        if (changed >> (31 - i)) & 1:
+            bit = (ms >> (31 - i)) & 1
+            c.itemconfigure(top[i], fill="#ffffff" if bit else "#000000")
+            c.itemconfigure(bottom[i], fill="#000000" if bit else "#ffffff")
+    shown = ms
+    if now - moved >= 0.033:
+        moved = now
+        x = (x + 8) % W
+        c.coords(square, x, 200, x + 200, 400)
+    root.update()
+    time.sleep(max(0.0, 0.004 - (time.time() - now)))
+`;
 
 /**
  * Defines window.readClock(video, top): for each presented frame, the clock read off its pixels
@@ -101,34 +121,24 @@ function clockTop(display: string): number {
   throw new Error("the drawn clock is not on the virtual screen");
 }
 
-/** Xvfb on `display`, with the clock drawn full screen by a headed Chromium. Undefined when Xvfb is not installed. */
+/** Xvfb on `display`, with the clock drawn full screen by Tk. Undefined when Xvfb or python3-tk is missing. */
 export async function startClockScreen(display = ":99"): Promise<ClockScreen | undefined> {
-  if (!Bun.which("Xvfb")) return undefined;
+  if (!Bun.which("Xvfb") || Bun.spawnSync(["python3", "-c", "import tkinter"]).exitCode !== 0) return undefined;
   const xvfb: Subprocess = Bun.spawn(["Xvfb", display, "-screen", "0", `${SCREEN.width}x${SCREEN.height}x24`, "-nolisten", "tcp"], { stdout: "ignore", stderr: "ignore" });
   const socket = `/tmp/.X11-unix/X${display.slice(1)}`;
   for (let i = 0; i < 50 && !(await Bun.file(socket).exists()); i++) await Bun.sleep(100);
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(CLOCK_PAGE, { headers: { "content-type": "text/html" } }) });
-  const previous = process.env.DISPLAY;
-  process.env.DISPLAY = display;
-  let browser: Browser;
-  try {
-    browser = await launchChromium(["--window-position=0,0", `--window-size=${SCREEN.width},${SCREEN.height}`, "--ozone-platform=x11"], { headless: false });
-  } finally {
-    if (previous === undefined) delete process.env.DISPLAY;
-    else process.env.DISPLAY = previous;
-  }
-  const page = await browser.page(`http://127.0.0.1:${server.port}/`);
+  const drawer: Subprocess = Bun.spawn(["python3", "-c", CLOCK_DRAWER], { stdout: "ignore", stderr: "inherit", env: { ...process.env, DISPLAY: display } });
   await Bun.sleep(1_000);
-  void page;
-  const top = clockTop(display);
-  return {
-    display,
-    top,
-    async close() {
-      await browser.close();
-      server.stop(true);
-      xvfb.kill();
-      await xvfb.exited;
-    },
+  const close = async () => {
+    drawer.kill();
+    await drawer.exited;
+    xvfb.kill();
+    await xvfb.exited;
   };
+  try {
+    return { display, top: clockTop(display), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

@@ -68,7 +68,7 @@ async function testSource(row: Row, audio: boolean): Promise<void> {
 async function screen(row: Row): Promise<void> {
   const clock = await startClockScreen();
   if (!clock) {
-    row("glass to glass, screen (clock drawn on Xvfb, read off the presented pixels)", "n/a: Xvfb is not installed", "apt-get install xvfb");
+    row("glass to glass, screen (clock drawn on Xvfb, read off the presented pixels)", "n/a: needs Xvfb and python3-tk", "apt-get install xvfb python3-tk");
     return;
   }
   try {
@@ -93,7 +93,7 @@ async function screen(row: Row): Promise<void> {
       row(
         "glass to glass, screen 720p30 (a clock drawn on Xvfb, read off the pixels Chromium presents)",
         spread(judged.map((f) => f.presentedMs - f.drawnMs)),
-        `the same frames by whipcast's own capture stamp (rVFC captureTime): ${spread(stamped.map((f) => f.presentedMs - f.captureMs!))}; drawn → stamped (the clock page's redraw, x11grab's 30 fps sampling, the capture pipe): ${spread(stamped.map((f) => f.captureMs! - f.drawnMs))}`,
+        `the same frames by whipcast's own capture stamp (rVFC captureTime): ${spread(stamped.map((f) => f.presentedMs - f.captureMs!))}; drawn → stamped (the clock's redraw, x11grab's 30 fps sampling, the capture pipe): ${spread(stamped.map((f) => f.captureMs! - f.drawnMs))}`,
       );
     } finally {
       await endpoint.close();
