@@ -173,6 +173,17 @@ function rateArgs(plan: Pick<MediaPlan, "source" | "fps" | "inputFps">): string[
 }
 
 /**
+ * A wall-clock-stamped source's frames keep their own stamps, to the microsecond, and each goes
+ * out once. Otherwise ffmpeg puts them on the 1/fps grid of the raw output's time base (a
+ * capture instant then reads up to half a frame off, by however the grid falls: x11grab's grab →
+ * pipe read 5.7 and 25.0 ms in two runs on the grid, 10.9 and 11.1 ms with its own stamps) and,
+ * at a constant rate, repeats or drops frames to fill that grid.
+ */
+function wallClockVideo(wallClock: boolean): string[] {
+  return wallClock ? ["-fps_mode", "passthrough", "-enc_time_base", "1:1000000"] : [];
+}
+
+/**
  * Full-range 4:2:0 (MJPEG's) goes to x264 as it is, which marks the range in the stream's VUI
  * (video_full_range_flag, H.264 E.2.1) for the receiver's decoder to honour. Converting it to
  * limited range first costs about 5 % of a core at 720p30 in the capture (a 720p30 MJPEG file
@@ -212,7 +223,7 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
     // frame-threaded encoder hands each frame out only once the next one has come in, a whole
     // frame interval later (measured on x11grab: stamp → pipe p50 34.4 ms by default, 1.5 ms
     // with one thread). Copying a frame out needs no second thread.
-    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), `format=${raw}`].join(","), ...rateArgs(plan), "-c:v", "rawvideo", "-pix_fmt", raw, "-threads", "1");
+    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), `format=${raw}`].join(","), ...rateArgs(plan), ...wallClockVideo(input.live && plan.os === "linux"), "-c:v", "rawvideo", "-pix_fmt", raw, "-threads", "1");
     args.push("-flush_packets", "1", "-f", "tee", framedPipe("rawvideo", PIPE.video));
   }
   if (plan.audio) {
