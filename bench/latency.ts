@@ -90,11 +90,16 @@ async function screen(row: Row): Promise<void> {
       const start = frames[0]?.presentedMs ?? 0;
       const judged = frames.filter((f) => f.presentedMs - start >= WARM_MS);
       const stamped = judged.filter((f) => f.captureMs !== undefined);
+      const received = judged.filter((f) => f.receiveMs !== undefined);
       row(
         "glass to glass, screen 720p30 (a clock drawn on Xvfb, read off the pixels Chromium presents)",
         spread(judged.map((f) => f.presentedMs - f.drawnMs)),
-        `the same frames by whipcast's own capture stamp (rVFC captureTime): ${spread(stamped.map((f) => f.presentedMs - f.captureMs!))}; drawn → stamped (the clock's redraw, x11grab's 30 fps sampling, the capture pipe): ${spread(stamped.map((f) => f.captureMs! - f.drawnMs))}`,
+        `the same frames by whipcast's own capture stamp (rVFC captureTime): ${spread(stamped.map((f) => f.presentedMs - f.captureMs!))}; drawn → stamped (the clock's age when grabbed): ${spread(stamped.map((f) => f.captureMs! - f.drawnMs))}`,
       );
+      // rVFC's receiveTime: when the frame's last packet arrived. It splits the delay between the
+      // publisher's side (grab, capture, encode, pacing, the network) and the receiver's.
+      row("  drawn → last packet received (rVFC receiveTime)", spread(received.map((f) => f.receiveMs! - f.drawnMs)), "");
+      row("  last packet received → presented (jitter buffer, decode, render)", spread(received.map((f) => f.presentedMs - f.receiveMs!)), "");
     } finally {
       await endpoint.close();
     }

@@ -69,12 +69,13 @@ describe("sources per OS", () => {
     ["test", "linux", { kind: "test" }, {}, [["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"], ["-f", "lavfi", "-i", "sine=frequency=440:beep_factor=4:sample_rate=48000"], ["-map", "0:v:0"], ["-map", "1:a:0"]]],
     ["file", "linux", { kind: "file", path: "/m/a.mp4", loop: false }, {}, [["-re", "-i", "/m/a.mp4"], ["-map", "0:v:0"], ["-map", "0:a:0"]]],
     ["looped file", "darwin", { kind: "file", path: "a.mkv", loop: true }, {}, [["-re", "-stream_loop", "-1", "-i", "a.mkv"]]],
-    ["linux camera", "linux", { kind: "camera" }, {}, [["-f", "v4l2", "-framerate", "30", "-video_size", "1280x720", "-i", "/dev/video0"], ["-f", "pulse", "-i", "default"], ["-copyts"], ["-use_wallclock_as_timestamps", "1"]]],
+    ["linux camera", "linux", { kind: "camera" }, {}, [["-f", "v4l2", "-framerate", "30", "-video_size", "1280x720", "-i", "/dev/video0"], ["-f", "pulse", "-i", "default"], ["-copyts"], ["-use_wallclock_as_timestamps", "1", "-thread_queue_size", "512", "-f", "v4l2"]]],
     ["linux camera, ALSA mic", "linux", { kind: "camera" }, { videoDevice: "/dev/video2", audioDevice: "alsa:hw:1" }, [["-i", "/dev/video2"], ["-f", "alsa", "-i", "hw:1"]]],
     ["linux screen", "linux", { kind: "screen" }, { display: ":1" }, [["-f", "x11grab", "-framerate", "30", "-draw_mouse", "1", "-i", ":1"]]],
     // Video alone keeps the wall-clock stamps too: they are the capture instants, each frame once
     // and to the microsecond (not on the raw output's 1/fps grid).
-    ["linux screen, no audio", "linux", { kind: "screen" }, { display: ":1", audio: false }, [["-use_wallclock_as_timestamps", "1"], ["-copyts"], ["-fps_mode", "passthrough", "-enc_time_base", "1:1000000", "-c:v", "rawvideo"]]],
+    // A lone input has no thread (and no thread queue): ffmpeg's loop would poll it every 10 ms.
+    ["linux screen, no audio", "linux", { kind: "screen" }, { display: ":1", audio: false }, [["-use_wallclock_as_timestamps", "1", "-f", "x11grab"], ["-copyts"], ["-fps_mode", "passthrough", "-enc_time_base", "1:1000000", "-c:v", "rawvideo"]]],
     ["mac camera", "darwin", { kind: "camera" }, {}, [["-f", "avfoundation", "-framerate", "30", "-video_size", "1280x720", "-i", "0:0"]]],
     ["mac camera, named devices", "darwin", { kind: "camera" }, { videoDevice: "FaceTime HD Camera", audioDevice: "1" }, [["-i", "FaceTime HD Camera:1"]]],
     ["mac screen", "darwin", { kind: "screen" }, {}, [["-capture_cursor", "1", "-i", "Capture screen 0:0"]]],
