@@ -195,7 +195,9 @@ async function overlay() {
     Math.round(kbps) + " kbit/s",
     "loss " + lossPct.toFixed(1) + " %",
     "RTT " + (rttMs === undefined ? "–" : rttMs.toFixed(0) + " ms"),
-    glass.length > 0 ? "capture → screen " + [...glass].sort((a, b) => a - b)[glass.length >> 1].toFixed(0) + " ms" : "delay ≈ " + delay.toFixed(0) + " ms",
+    // captureTime is the sender's capture clock put on this one through the browser's estimate of
+    // their offset (a few ms either way), so a delay that short can read below zero: shown as 0.
+    glass.length > 0 ? "capture → screen ≈ " + Math.max(0, [...glass].sort((a, b) => a - b)[glass.length >> 1]).toFixed(0) + " ms" : "delay ≈ " + delay.toFixed(0) + " ms",
   ].join("\\n");
 }
 setInterval(() => overlay().catch(() => {}), 1000);
