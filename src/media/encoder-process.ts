@@ -83,11 +83,6 @@ export class EncoderProcess {
     return this.#unflushed;
   }
 
-  /** How many raw frames it has been given. */
-  get fed(): number {
-    return this.#fed;
-  }
-
   /**
    * Begin one raw frame of `size` bytes, whose bytes then follow through write(); returns the
    * index it will carry, or undefined when the encoder is behind (its pipe holds

@@ -221,14 +221,15 @@ export function buildFfmpegArgs(plan: MediaPlan): string[] {
   args.push(...input.args);
   // Linux live inputs are stamped from the wall clock as each packet is captured; -copyts keeps
   // those stamps, so the capture clock is the capture instant itself (src/media/capture.ts).
-  if (input.live && plan.os === "linux") args.push("-copyts");
+  const wallClock = input.live && plan.os === "linux";
+  if (wallClock) args.push("-copyts");
   if (plan.video) {
     const raw = rawFormat(plan);
     // One thread for the rawvideo encoder: ffmpeg gives it frame threads by default, and a
     // frame-threaded encoder hands each frame out only once the next one has come in, a whole
     // frame interval later (measured on x11grab: stamp → pipe p50 34.4 ms by default, 1.5 ms
     // with one thread). Copying a frame out needs no second thread.
-    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), `format=${raw}`].join(","), ...rateArgs(plan), ...wallClockVideo(input.live && plan.os === "linux"), "-c:v", "rawvideo", "-pix_fmt", raw, "-threads", "1");
+    args.push("-map", input.videoMap, "-vf", [...fitFilters(plan), `format=${raw}`].join(","), ...rateArgs(plan), ...wallClockVideo(wallClock), "-c:v", "rawvideo", "-pix_fmt", raw, "-threads", "1");
     args.push("-flush_packets", "1", "-f", "tee", framedPipe("rawvideo", PIPE.video));
   }
   if (plan.audio) {

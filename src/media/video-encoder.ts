@@ -1,7 +1,7 @@
 import type { MediaError } from "../errors.ts";
-import type { FrameSink } from "./capture.ts";
 import { nowNs } from "../rtp/ntp.ts";
 import { ParameterSetKeeper } from "./annexb.ts";
+import type { FrameSink } from "./capture.ts";
 import type { EncoderSetting } from "./encoder-control.ts";
 import { type EncodedFrame, EncoderProcess } from "./encoder-process.ts";
 import type { Encoder, RawFormat } from "./ffmpeg-args.ts";
