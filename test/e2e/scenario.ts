@@ -34,6 +34,8 @@ export interface ScenarioResult {
   deletedSessions: string[];
   /** Binding requests the Link-advertised STUN server answered. */
   stunRequests: number;
+  /** When the receiver's freeze count went up, in ms after it connected (sampled every 100 ms). */
+  freezesAtMs: number[];
   error?: string;
 }
 
@@ -75,6 +77,7 @@ try {
   const proc = Bun.spawn([binary(), "publish", endpoint.url, ...scenario.args, "--log", "json"], { stdout: "pipe", stderr: "pipe", env: { ...process.env } });
   const stderrText = new Response(proc.stderr).text();
   let liveStats: InboundStats | undefined;
+  const freezesAtMs: number[] = [];
   let exited = false;
   void proc.exited.then(() => (exited = true));
   // Sample while live: wait for the session, then poll until the publisher exits.
@@ -84,7 +87,11 @@ try {
     while (!exited) {
       if (endpoint.sessions.length > 0) {
         const s = await endpoint.stats().catch(() => undefined);
-        if (s && !endpoint.deleted.size) liveStats = s;
+        if (s && !endpoint.deleted.size) {
+          const before = liveStats?.video?.freezeCount ?? 0;
+          for (let n = before; n < (s.video?.freezeCount ?? 0); n++) freezesAtMs.push(connectedAt === undefined ? 0 : Date.now() - connectedAt);
+          liveStats = s;
+        }
         if (s?.connectionState === "connected" && connectedAt === undefined) {
           connectedAt = Date.now();
           if (scenario.lossAfterConnect) dropUdp(scenario.lossAfterConnect);
@@ -111,6 +118,7 @@ try {
     authorization: endpoint.requests.filter((r) => r.path.startsWith("/whip")).map((r) => r.authorization),
     deletedSessions: [...endpoint.deleted].sort(),
     stunRequests: stun?.bindingRequests ?? 0,
+    freezesAtMs,
     sent: summary
       ? { videoFrames: summary.videoFrames as number, audioPackets: summary.audioPackets as number, retransmitted: summary.retransmitted as number, latencyP50Ms: summary.latencyP50Ms as number | undefined, latencyP99Ms: summary.latencyP99Ms as number | undefined }
       : undefined,
