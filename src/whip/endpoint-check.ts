@@ -43,7 +43,6 @@ export interface CheckReport {
   error: WhipcastError | undefined;
 }
 
-
 class StepFailed extends Error {
   constructor(readonly error: WhipcastError) {
     super(error.message);

@@ -4,8 +4,6 @@ import type { CaptureTimeResult, CaptureTimeScenario } from "./capture-time-scen
 import { runInNamespace } from "./run-scenario.ts";
 
 const run = (s: CaptureTimeScenario) => runInNamespace<CaptureTimeResult>("capture-time-scenario.ts", s);
-const ABS_CAPTURE_TIME = ABS_CAPTURE_TIME_URI;
-const PLAYOUT_DELAY = PLAYOUT_DELAY_URI;
 
 describe("capture time at the receiver: whipcast publish → Chromium, loopback-only namespace", () => {
   test("abs-capture-time taken: Chromium reads it off the packets, and requestVideoFrameCallback's captureTime is each frame's capture time, within a few ms", async () => {
@@ -13,7 +11,7 @@ describe("capture time at the receiver: whipcast publish → Chromium, loopback-
     // once on a loaded runner, leaving 21 frames of a 6 s run to judge.
     const r = await run({ timingExtensions: true, seconds: 8 });
     expect(r.exitCode).toBe(0);
-    expect(r.answerExtensions).toEqual(expect.arrayContaining([ABS_CAPTURE_TIME, PLAYOUT_DELAY]));
+    expect(r.answerExtensions).toEqual(expect.arrayContaining([ABS_CAPTURE_TIME_URI, PLAYOUT_DELAY_URI]));
     // The element as Chromium decoded it: a capture time, and offset 0 (whipcast is the capturer).
     expect(r.senderCaptureTime).toMatchObject({ offset: 0 });
     // Once Chromium has a round trip (RRTR/DLRR) and a Sender Report, every frame has one.
@@ -34,8 +32,8 @@ describe("capture time at the receiver: whipcast publish → Chromium, loopback-
   test("a receiver that does not take abs-capture-time or playout-delay: neither is written, the stream still plays, and captureTime still comes from the Sender Reports", async () => {
     const r = await run({ timingExtensions: false, seconds: 6 });
     expect(r.exitCode).toBe(0);
-    expect(r.answerExtensions).not.toContain(ABS_CAPTURE_TIME);
-    expect(r.answerExtensions).not.toContain(PLAYOUT_DELAY);
+    expect(r.answerExtensions).not.toContain(ABS_CAPTURE_TIME_URI);
+    expect(r.answerExtensions).not.toContain(PLAYOUT_DELAY_URI);
     expect(r.senderCaptureTime).toBeNull();
     expect(r.framesDecoded).toBeGreaterThanOrEqual(0.9 * r.framesSent);
     expect(r.withCaptureTime).toBe(r.presented);

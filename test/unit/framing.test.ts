@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { NAL_IDR, NAL_PPS, NAL_SPS, nalUnitTypes, ParameterSetKeeper } from "../../src/media/annexb.ts";
 import { parseFramecrcLine, toNanoseconds } from "../../src/media/framecrc.ts";
-import { type CutPacket, FramingError, PacketCutter } from "../../src/media/packet-cutter.ts";
+import { type CutPacket, FramingError, PacketCutter, PacketStream } from "../../src/media/packet-cutter.ts";
 
 const SC4 = [0, 0, 0, 1];
 const SC3 = [0, 0, 1];
@@ -69,6 +69,52 @@ describe("Annex B access units cut from one pipe of framecrc line + packet bytes
         expect(cutter.bufferedBytes).toBe(0);
       }),
     );
+  });
+
+  test("cut-through: a packet's bytes are handed on in the push they arrive in, as views of the chunk, between its start and its end", () => {
+    // Where each packet's first byte lies: its end less its size.
+    const starts = ends.map((e, k) => e - units[k]!.length);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 30 }), (sizes) => {
+        const events: string[] = [];
+        const bytes: number[][] = units.map(() => []);
+        let packet = -1;
+        let handed = 0;
+        let chunk = new Uint8Array();
+        const reader = new PacketStream({
+          start: (h) => {
+            packet++;
+            events.push(`start ${h.size}`);
+          },
+          data: (b) => {
+            // A view into the chunk just pushed, not a copy.
+            expect(b.buffer).toBe(chunk.buffer);
+            bytes[packet]!.push(...b);
+            handed += b.byteLength;
+          },
+          end: () => events.push("end"),
+        });
+        let pos = 0;
+        for (let step = 0; pos < stream.length; step++) {
+          const n = sizes[step % sizes.length]!;
+          chunk = stream.slice(pos, pos + n);
+          reader.push(chunk);
+          pos = Math.min(stream.length, pos + n);
+          // Every packet byte that has arrived has been handed on: none waits for the rest.
+          expect(handed).toBe(units.reduce((sum, u, k) => sum + Math.max(0, Math.min(u.length, pos - starts[k]!)), 0));
+        }
+        expect(events).toEqual(units.flatMap((u) => [`start ${u.length}`, "end"]));
+        expect(bytes).toEqual(units.map((u) => [...u]));
+        expect(reader.pendingLineBytes).toBe(0);
+      }),
+    );
+  });
+
+  test("a packet of size 0 starts and ends on its line", () => {
+    const events: string[] = [];
+    const reader = new PacketStream({ start: (h) => events.push(`start ${h.size}`), data: () => events.push("data"), end: () => events.push("end") });
+    reader.push(enc.encode("#tb 0: 1/30\n0, 0, 0, 1, 0, 0x0\n0, 1, 1, 1, 2, 0x0\nab"));
+    expect(events).toEqual(["start 0", "end", "start 2", "data", "end"]);
   });
 
   test.each([
