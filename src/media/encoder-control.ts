@@ -89,6 +89,14 @@ export class EncoderControl {
   #lastChangeMs = -Infinity;
   /** Since when the budget has been above the up threshold (undefined: it is not). */
   #upSince: number | undefined;
+  /**
+   * That rise came on a probe's measurement. It stays believed while the budget stays above
+   * the threshold: the estimate's own 8 %-a-second climb after the jump (a "link clear" rise)
+   * must not turn a measured rate back into one that has to hold for UP_HOLD_MS. A probe that
+   * lands within a second of the last change (the next step of a probe ladder) is then taken as
+   * soon as that second is up, not three seconds later.
+   */
+  #upProbed = false;
   #audio: number;
   #lastKeyframeMs = -Infinity;
   #pendingKeyframe = false;
@@ -134,7 +142,8 @@ export class EncoderControl {
 
   /**
    * A new setting when the encoder should change now, else undefined. `probed`: the estimate
-   * rose on a probe's measurement, which needs no holding to be believed (one second suffices).
+   * rose on a probe's measurement, which needs no holding to be believed (one second since the
+   * last change suffices), now or on any later update while it stays up.
    */
   update(estimateBps: number, nowMs: number, probed = false): EncoderChange | undefined {
     const current = this.#setting;
@@ -142,12 +151,18 @@ export class EncoderControl {
     const since = nowMs - this.#lastChangeMs;
     const down = (budget < current.bitrate * DOWN_RATIO && since >= DOWN_SPACING_MS) || (budget < current.bitrate * STEEP_DOWN_RATIO && since >= STEEP_DOWN_SPACING_MS);
     const above = budget > current.bitrate * UP_RATIO || (budget >= this.options.maxBitrate && current.bitrate < this.options.maxBitrate);
-    if (!above) this.#upSince = undefined;
-    else this.#upSince ??= nowMs;
-    const hold = probed ? PROBED_HOLD_MS : UP_HOLD_MS;
-    const up = above && nowMs - this.#upSince! >= (probed ? 0 : hold) && since >= hold;
+    if (!above) {
+      this.#upSince = undefined;
+      this.#upProbed = false;
+    } else {
+      this.#upSince ??= nowMs;
+      if (probed) this.#upProbed = true;
+    }
+    const hold = this.#upProbed ? PROBED_HOLD_MS : UP_HOLD_MS;
+    const up = above && nowMs - this.#upSince! >= (this.#upProbed ? 0 : hold) && since >= hold;
     if (!down && !up) return undefined;
     this.#upSince = undefined;
+    this.#upProbed = false;
     const next = { ...this.#shape(budget, current), bitrate: budget };
     this.#setting = next;
     this.#lastChangeMs = nowMs;

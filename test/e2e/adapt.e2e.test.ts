@@ -51,7 +51,9 @@ describe("adaptation: real Chromium receivers, in loopback-only namespaces shape
     for (const l of steps) expect(l).toMatch(/^video \d+(\.\d+)?[kM] → \d+(\.\d+)?[kM](, \d+x\d+@\d+ → \d+x\d+@\d+)? \((delay rising|queue draining|link clear|loss|loss cleared|receiver limit|probe|start)\)$/);
     expect(steps.some((l) => / \((delay rising|loss)\)$/.test(l))).toBe(true);
     const back = r.seconds.find((s) => s.atMs > 20_000 && (s.sentBps ?? 0) >= 0.9 * CEILING);
-    expect({ back: back?.atMs, steps: r.adaptationLines }).toMatchObject({ back: expect.any(Number) });
+    // Shown when it falls short: the steps, and each second's estimate / rate sent (kbit/s).
+    const timeline = r.seconds.map((s) => `${Math.round(s.atMs / 1000)} s ${Math.round((s.targetBps ?? 0) / 1000)}/${Math.round((s.sentBps ?? 0) / 1000)}`);
+    expect({ back: back?.atMs, steps: r.adaptationLines, timeline }).toMatchObject({ back: expect.any(Number) });
     expect(back!.atMs - 20_000).toBeLessThanOrEqual(10_000);
   });
 

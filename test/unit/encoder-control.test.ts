@@ -47,6 +47,25 @@ describe("EncoderControl: what the encoder should do for an estimate", () => {
     expect(c.update(3_000_000, 9_200, true)!.setting.bitrate).toBe(2_500_000);
   });
 
+  test("a probe's rise stays believed while it holds: the next rung of a probe ladder is taken a second after the last change, though the estimate's own climb came since", () => {
+    const c = new EncoderControl({ ...options, minBitrate: 100_000 });
+    expect(c.update(400_000, 0)!.setting.bitrate).toBe(230_000); // a drop
+    expect(c.update(1_200_000, 5_000, true)!.setting.bitrate).toBe(950_000); // the first probe
+    // Its next step lands 300 ms later, too soon after that change; the estimate then climbs on
+    // its own ("link clear", not a probe): a second after the change, the encoder follows.
+    expect(c.update(2_800_000, 5_300, true)).toBeUndefined();
+    expect(c.update(2_820_000, 5_700)).toBeUndefined();
+    expect(c.update(2_840_000, 6_000)!.setting.bitrate).toBe(2_430_000);
+    // A rise that fell back before it was taken is no longer a probe's: the full hold again.
+    const d = new EncoderControl({ ...options, minBitrate: 100_000 });
+    d.update(400_000, 0);
+    expect(d.update(1_500_000, 300, true)).toBeUndefined(); // under a second since the drop
+    expect(d.update(400_000, 600)).toBeUndefined(); // back down: the probe's rise is gone
+    expect(d.update(1_500_000, 1_200)).toBeUndefined();
+    expect(d.update(1_500_000, 3_000)).toBeUndefined();
+    expect(d.update(1_500_000, 4_200)!.setting.bitrate).toBe(1_220_000);
+  });
+
   test("Opus steps down only on a very poor link, and back only well clear of it", () => {
     const c = new EncoderControl(options);
     expect(c.audioBitrate(1_000_000)).toBe(128_000);
